@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -85,6 +86,9 @@ class Tensor {
   Shape m_shape;
   std::vector<std::byte> m_bytes;
 };
+
+// Named tensors: a call's inputs or outputs.
+using TensorMap = std::map<std::string, Tensor, std::less<>>;
 
 // Decodes a whole floating tensor (any float dtype) to float32 values.
 std::vector<float> to_float_vector(const Tensor& t);

@@ -1,7 +1,6 @@
 // @brief CPU reference oracles: compute a definition's outputs exactly as its `reference` code.
 #pragma once
 
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -10,8 +9,6 @@
 #include "trace/definition.h"
 
 namespace kforge {
-
-using TensorMap = std::map<std::string, Tensor, std::less<>>;
 
 // An oracle takes every input by name (scalars as rank-0 tensors) and the resolved axes, and
 // returns every output by name. Oracles read sizes from the axes, never from constants, so the

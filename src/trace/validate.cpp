@@ -123,7 +123,7 @@ WorkloadCheck validate_workload(const Dataset& ds, const Located<Trace>& lw,
       if (!r || r->holds) continue;
       auto dw = ds.manifest.constraint_waivers.find(def.name);
       if (dw != ds.manifest.constraint_waivers.end() && dw->second.count(c)) {
-        out.waived.push_back(c + " (" + r->detail + "): " + dw->second.at(c));
+        out.waived.push_back(c + ": " + dw->second.at(c));
         continue;
       }
       report(Error("constraint '" + c + "' does not hold: " + r->detail, "the definition's constraints to hold")

@@ -14,7 +14,7 @@ namespace kforge {
 struct WorkloadCheck {
   std::vector<Error> errors;
   std::vector<std::string> notes;  // e.g. inputs supplied by the synthesizer
-  std::vector<std::string> waived;  // constraints that fail but the manifest waives, with why
+  std::vector<std::string> waived;  // "<constraint>: <why>" for failing constraints the manifest waives
   bool ok() const { return errors.empty(); }
 };
 

@@ -1,0 +1,14 @@
+// @brief One function per CLI verb; each adds its subcommand, options and callback.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace kforge {
+
+void add_list_command(CLI::App& app);
+void add_validate_command(CLI::App& app);
+void add_inputs_command(CLI::App& app);
+void add_reference_command(CLI::App& app);
+void add_roofline_command(CLI::App& app);
+
+}  // namespace kforge
