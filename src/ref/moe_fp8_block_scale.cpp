@@ -39,7 +39,8 @@ const Tensor& input(const TensorMap& inputs, const std::string& name, DType dtyp
                 std::string(dtype_name(dtype)));
   }
   if (t.shape() != shape) {
-    throw Error(kWho + "input '" + name + "' has shape " + shape_to_string(t.shape()), shape_to_string(shape));
+    throw Error(kWho + "input '" + name + "' has shape " + shape_to_string(t.shape()),
+                shape_to_string(shape));
   }
   return t;
 }
@@ -226,7 +227,8 @@ MoeRouting moe_ds_routing(const Axes& axes, const TensorMap& inputs) {
     top_k(pruned, kTopK, order);
     // The weights use s without the bias; the sum is rounded once (torch sums in float).
     double sum = 0;
-    for (std::int64_t k = 0; k < kTopK; ++k) sum += s[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])];
+    for (std::int64_t k = 0; k < kTopK; ++k)
+      sum += s[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])];
     const float denom = static_cast<float>(sum) + 1e-20f;
     for (std::int64_t k = 0; k < kTopK; ++k) {
       const auto e = static_cast<std::size_t>(order[static_cast<std::size_t>(k)]);
@@ -243,13 +245,18 @@ TensorMap moe_fp8_block_scale(const Axes& axes, const TensorMap& inputs) {
   const std::int64_t T = g.tokens, H = g.hidden, I = g.inter, N = g.gemm1_out, blk = g.block;
   const auto x = input(inputs, "hidden_states", DType::kFloat8E4M3FN, {T, H}).data<Fp8E4M3>();
   // Activation scales are block-major [H/blk, T], the transpose of the activation layout.
-  const auto x_scale = input(inputs, "hidden_states_scale", DType::kFloat32, {g.hidden_blocks, T}).data<float>();
-  const auto w1 = input(inputs, "gemm1_weights", DType::kFloat8E4M3FN, {g.local_experts, N, H}).data<Fp8E4M3>();
+  const auto x_scale =
+      input(inputs, "hidden_states_scale", DType::kFloat32, {g.hidden_blocks, T}).data<float>();
+  const auto w1 =
+      input(inputs, "gemm1_weights", DType::kFloat8E4M3FN, {g.local_experts, N, H}).data<Fp8E4M3>();
   const auto w1_scale = input(inputs, "gemm1_weights_scale", DType::kFloat32,
-                              {g.local_experts, g.gemm1_blocks, g.hidden_blocks}).data<float>();
-  const auto w2 = input(inputs, "gemm2_weights", DType::kFloat8E4M3FN, {g.local_experts, H, I}).data<Fp8E4M3>();
+                              {g.local_experts, g.gemm1_blocks, g.hidden_blocks})
+                            .data<float>();
+  const auto w2 =
+      input(inputs, "gemm2_weights", DType::kFloat8E4M3FN, {g.local_experts, H, I}).data<Fp8E4M3>();
   const auto w2_scale = input(inputs, "gemm2_weights_scale", DType::kFloat32,
-                              {g.local_experts, g.hidden_blocks, g.inter_blocks}).data<float>();
+                              {g.local_experts, g.hidden_blocks, g.inter_blocks})
+                            .data<float>();
   const auto offset =
       static_cast<std::int64_t>(input(inputs, "local_expert_offset", DType::kInt32, {}).get(0));
   const MoeRouting routing = moe_ds_routing(axes, inputs);
@@ -305,7 +312,8 @@ TensorMap moe_fp8_block_scale(const Axes& axes, const TensorMap& inputs) {
           for (const Tile& t : tiles) {
             tile_dot(t, a.data() + t.first * H, row.data(), H, sums.data());
             for (std::int64_t j = 0; j < t.width; ++j) {
-              g1[static_cast<std::size_t>((t.first + j) * N + n)] = static_cast<float>(sums[static_cast<std::size_t>(j)]);
+              g1[static_cast<std::size_t>((t.first + j) * N + n)] =
+                  static_cast<float>(sums[static_cast<std::size_t>(j)]);
             }
           }
         }
@@ -317,7 +325,7 @@ TensorMap moe_fp8_block_scale(const Axes& axes, const TensorMap& inputs) {
         for (std::int64_t j = 0; j < t.width; ++j) {
           const float* g1_k = g1.data() + (t.first + j) * N;
           for (std::int64_t i = 0; i < I; ++i) {
-            const float x2 = g1_k[i], x1 = g1_k[I + i];
+            const float x1 = g1_k[i], x2 = g1_k[I + i];
             c[at(t, j, I, i)] = x2 / (1.0f + std::exp(-x2)) * x1;
           }
         }

@@ -1,0 +1,9 @@
+#include "gpuref/gpuref_ops.h"
+
+namespace kforge::gpuref {
+
+void gdn_prefill(const Axes&, const DeviceTensorMap&, const TensorMap&, DeviceTensorMap&, cudaStream_t) {
+  throw Error("gdn_prefill GPU reference: not yet written");
+}
+
+}  // namespace kforge::gpuref
