@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/error.h"
 #include "core/parallel.h"
 #include "synth/structured.h"
 
@@ -15,7 +16,17 @@ namespace {
 std::vector<std::vector<std::int64_t>> assign_pages(const std::vector<std::int64_t>& lengths, std::int64_t page_size,
                                                     std::int64_t num_pages, const CounterRng& rng) {
   std::int64_t needed = 0;
-  for (auto l : lengths) needed += (l + page_size - 1) / page_size;
+  for (auto l : lengths) {
+    const std::int64_t row_pages = (l + page_size - 1) / page_size;
+    // A row's pages must be distinct; with fewer pages in the cache they cannot be (and with
+    // none, the wrap below would divide by zero).
+    if (row_pages > num_pages) {
+      throw Error("a context of " + std::to_string(l) + " tokens needs " + std::to_string(row_pages) +
+                      " distinct pages but the cache has num_pages = " + std::to_string(num_pages),
+                  "num_pages >= the pages of the longest context (max_num_pages for the indexer)");
+    }
+    needed += row_pages;
+  }
   const auto perm = sample_distinct(num_pages, std::min(needed, num_pages), rng);
   std::vector<std::vector<std::int64_t>> pages(lengths.size());
   std::size_t next = 0;
@@ -37,7 +48,9 @@ void gen_sparse_indices(const Definition& def, const Axes& axes, const CounterRn
   std::vector<std::int64_t> lengths(static_cast<std::size_t>(tokens));
   for (std::int64_t i = 0; i < tokens; ++i) {
     const std::int64_t hi = std::min(4 * topk, num_pages * page_size);
-    lengths[static_cast<std::size_t>(i)] = len_rng.integer(static_cast<std::uint64_t>(i), std::max<std::int64_t>(1, std::min(topk / 8, hi)), hi + 1);
+    // An empty cache (or topk 0) has no slot to point at: the row is all padding.
+    lengths[static_cast<std::size_t>(i)] =
+        hi <= 0 ? 0 : len_rng.integer(static_cast<std::uint64_t>(i), std::max<std::int64_t>(1, std::min(topk / 8, hi)), hi + 1);
   }
   const auto pages = assign_pages(lengths, page_size, num_pages, rng.derive("pages"));
   auto idx = t.data<std::int32_t>();
