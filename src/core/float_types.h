@@ -47,7 +47,8 @@ inline std::uint32_t round_to_minifloat(std::uint32_t abs_bits) {
 
 }  // namespace detail
 
-// ---- bfloat16 (torch: round to nearest even; every NaN becomes 0x7FC0) ----
+// ---- bfloat16 (round to nearest even). NaN payloads differ between torch's scalar (0x7FC0),
+// vectorized CPU (0xFFFF) and CUDA (0x7FFF) casts; only "NaN stays NaN" is a contract. ----
 inline float bf16_to_float(Bf16 v) { return std::bit_cast<float>(std::uint32_t(v.bits) << 16); }
 inline Bf16 float_to_bf16(float f) {
   if (std::isnan(f)) return Bf16{0x7FC0};
@@ -56,7 +57,7 @@ inline Bf16 float_to_bf16(float f) {
   return Bf16{static_cast<std::uint16_t>((u + bias) >> 16)};
 }
 
-// ---- float16 (IEEE binary16, round to nearest even, overflow to inf) ----
+// ---- float16 (IEEE binary16, round to nearest even, overflow to inf; NaN stays NaN) ----
 float fp16_to_float(Fp16 v);
 inline Fp16 float_to_fp16(float f) {
   const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
@@ -67,14 +68,15 @@ inline Fp16 float_to_fp16(float f) {
   return Fp16{static_cast<std::uint16_t>(sign | detail::round_to_minifloat<10, 15>(a))};
 }
 
-// ---- float8_e4m3fn (no inf; S.1111.111 is NaN; torch: |x| >= 480, inf and NaN become NaN,
-// values in (464, 480) round onto the NaN code too, 464 rounds to even = 448) ----
+// ---- float8_e4m3fn (no inf; S.1111.111 is NaN). torch (CPU >= 2.x vectorized casts, and every
+// CUDA cast) saturates: finite magnitudes past 448 and +-inf become +-448; NaN stays NaN. ----
 float fp8e4m3_to_float(Fp8E4M3 v);
 inline Fp8E4M3 float_to_fp8e4m3(float f) {
   const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
   const auto sign = static_cast<std::uint8_t>((u >> 24) & 0x80u);
   const std::uint32_t a = u & 0x7FFFFFFFu;
-  if (a >= 0x43F00000u) return Fp8E4M3{static_cast<std::uint8_t>(sign | 0x7Fu)};  // >= 480
+  if (a > 0x7F800000u) return Fp8E4M3{static_cast<std::uint8_t>(sign | 0x7Fu)};  // NaN
+  if (a >= 0x43E00000u) return Fp8E4M3{static_cast<std::uint8_t>(sign | 0x7Eu)};  // >= 448: saturate
   return Fp8E4M3{static_cast<std::uint8_t>(sign | detail::round_to_minifloat<3, 7>(a))};
 }
 

@@ -8,6 +8,7 @@
 //      Grids are sized for every token choosing the expert; blocks past the count exit at once;
 //   4. the accumulator rounded to bf16.
 // The GEMMs are plain shared-memory tiled fp32 FMA kernels that decode fp8 weights as they load.
+#include <algorithm>
 #include <cfloat>
 #include <cstdint>
 
@@ -140,10 +141,10 @@ __global__ void __launch_bounds__(kRoutingThreads) moe_routing_kernel(RoutingArg
 // One warp per local expert (blockIdx.x): the tokens that chose it, in increasing order, with
 // the routing weight of that choice. Lists have room for every token.
 __global__ void __launch_bounds__(32) moe_bucket_kernel(const std::int32_t* topk_ids, const float* topk_weights,
-                                                        int tokens, int expert_offset, int* counts, int* token_lists,
-                                                        float* weight_lists) {
+                                                        int tokens, std::int64_t expert_offset, int* counts,
+                                                        int* token_lists, float* weight_lists) {
   const int local = static_cast<int>(blockIdx.x), lane = static_cast<int>(threadIdx.x);
-  const int expert = expert_offset + local;
+  const std::int64_t expert = expert_offset + local;
   int* list = token_lists + static_cast<std::int64_t>(local) * tokens;
   float* weights = weight_lists + static_cast<std::int64_t>(local) * tokens;
   int count = 0;
@@ -229,8 +230,8 @@ __global__ void __launch_bounds__(kGemmThreads) expert_gemm_kernel(Operands op, 
   for (int k0 = 0; k0 < k_size; k0 += kTileK) {
     for (int i = static_cast<int>(threadIdx.x); i < kTile * kTileK; i += kGemmThreads) {
       const int r = i / kTileK, kk = i % kTileK, k = k0 + kk;
-      a_tile[kk][r] = m0 + r < rows && k < k_size ? op.a(m0 + r, k) : 0.0f;
-      b_tile[kk][r] = n0 + r < n_size && k < k_size ? op.b(n0 + r, k) : 0.0f;
+      a_tile[kk][r] = (m0 + r < rows && k < k_size) ? op.a(m0 + r, k) : 0.0f;
+      b_tile[kk][r] = (n0 + r < n_size && k < k_size) ? op.b(n0 + r, k) : 0.0f;
     }
     __syncthreads();
 #pragma unroll
@@ -342,17 +343,12 @@ void moe_fp8_block_scale(const Axes& axes, const DeviceTensorMap& in, const Tens
   moe_routing_kernel<<<static_cast<unsigned>((T + kRoutingThreads - 1) / kRoutingThreads), kRoutingThreads, 0, s>>>(
       routing);
   KFORGE_CUDA_CHECK_LAUNCH();
-  if (L == 0) {
-    moe_to_bf16_kernel<<<elementwise_blocks(T * H), kElementwiseThreads, 0, s>>>(acc.as<float>(), T * H, result);
+  if (L > 0) {
+    moe_bucket_kernel<<<static_cast<unsigned>(L), 32, 0, s>>>(topk_ids.as<std::int32_t>(), topk_weights.as<float>(),
+                                                             static_cast<int>(T), offset, counts.as<int>(),
+                                                             token_lists.as<int>(), weight_lists.as<float>());
     KFORGE_CUDA_CHECK_LAUNCH();
-    return;
   }
-  // Expert ids are int32 and only [0, E) occurs, so an offset outside int32 simply matches none.
-  moe_bucket_kernel<<<static_cast<unsigned>(L), 32, 0, s>>>(topk_ids.as<std::int32_t>(), topk_weights.as<float>(),
-                                                           static_cast<int>(T), static_cast<int>(offset),
-                                                           counts.as<int>(), token_lists.as<int>(),
-                                                           weight_lists.as<float>());
-  KFORGE_CUDA_CHECK_LAUNCH();
 
   for (std::int64_t le = 0; le < L; ++le) {
     const std::int64_t ge = offset + le;

@@ -735,30 +735,44 @@ TEST(SynthOracle, GdnPrefillOutputsAreFinite) {
 TEST(SynthOracle, GdnPrefillWithRawNormalQkOverflows) {
   // Why q and k are normalised: with raw N(0,1) keys |k|^2 ~ 128, the delta rule's
   // (I - beta k k^T) has an eigenvalue near 1 - 128 beta and the state grows geometrically.
+  // Measured here (seeds 0-7): about 3.5x per token, 1e6-1e12 after 16 tokens, the first inf or
+  // NaN between tokens 67 and 99 -- later than the "about 20 tokens" of the H100 notes, but
+  // outputs are useless long before that.
   const Definition def = definition(kGdnPrefill);
-  const std::int64_t total = 96;
+  const std::int64_t total = 128;
   const auto in = synth(def, workload(kGdnPrefill, {{"total_seq_len", total}, {"num_seqs", 1}, {"len_cu_seqlens", 2}}), 1);
   TensorMap raw = in.tensors;
   fill_fib_random(raw.at("q"), CounterRng(1).derive("raw q"));
   fill_fib_random(raw.at("k"), CounterRng(1).derive("raw k"));
-  const TensorMap out = run_oracle(def, in.axes, raw);
-  const auto o = to_float_vector(out.at("output"));
-  const std::size_t per_token = o.size() / static_cast<std::size_t>(total);
-  std::int64_t first_bad = -1;
-  for (std::int64_t t = 0; t < total && first_bad < 0; ++t) {
-    for (std::size_t j = 0; j < per_token; ++j) {
-      if (!std::isfinite(o[static_cast<std::size_t>(t) * per_token + j])) {
-        first_bad = t;
-        break;
+  // Per token: the largest finite |output| and whether any element is inf or NaN.
+  const auto profile = [&](const TensorMap& inputs) {
+    const auto o = to_float_vector(run_oracle(def, in.axes, inputs).at("output"));
+    const std::size_t per_token = o.size() / static_cast<std::size_t>(total);
+    std::vector<std::pair<float, bool>> rows;
+    for (std::size_t t = 0; t < static_cast<std::size_t>(total); ++t) {
+      float largest = 0;
+      bool bad = false;
+      for (std::size_t j = 0; j < per_token; ++j) {
+        const float x = o[t * per_token + j];
+        if (std::isfinite(x)) {
+          largest = std::max(largest, std::fabs(x));
+        } else {
+          bad = true;
+        }
       }
+      rows.emplace_back(largest, bad);
     }
+    return rows;
+  };
+  const auto blown = profile(raw);
+  EXPECT_GT(blown[16].first, 1e5f) << "raw q/k should already have grown by token 16";
+  const auto first_bad = std::find_if(blown.begin(), blown.end(), [](const auto& r) { return r.second; });
+  EXPECT_NE(first_bad, blown.end()) << "raw N(0,1) q/k stayed finite over " << total << " tokens";
+  // The same inputs with the synthesizer's normalised q/k stay finite and of order one.
+  for (const auto& [largest, bad] : profile(in.tensors)) {
+    EXPECT_FALSE(bad);
+    EXPECT_LT(largest, 100.0f);
   }
-  ASSERT_GE(first_bad, 0) << "raw N(0,1) q/k stayed finite over " << total << " tokens";
-  EXPECT_LT(first_bad, 64) << "overflow expected within a few dozen tokens";
-  EXPECT_FALSE(all_finite(out.at("new_state")));
-  // The same inputs with the synthesizer's normalised q/k stay finite.
-  const TensorMap ok = run_oracle(def, in.axes, in.tensors);
-  EXPECT_TRUE(all_finite(ok.at("output")));
 }
 
 TEST(SynthOracle, DsaAttentionOutputsAreFinite) {
