@@ -1,7 +1,3 @@
-# Hopper first: sm_90a unlocks wgmma and TMA; override with -DCMAKE_CUDA_ARCHITECTURES.
-if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "52")
-  set(CMAKE_CUDA_ARCHITECTURES 90a)
-endif()
 # CMake 3.25 (Debian 12) predates nvcc's C++20 dialect flag; newer CMake sets these itself.
 if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
   set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")

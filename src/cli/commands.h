@@ -10,5 +10,8 @@ void add_validate_command(CLI::App& app);
 void add_inputs_command(CLI::App& app);
 void add_reference_command(CLI::App& app);
 void add_roofline_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_worker_command(CLI::App& app);
 
 }  // namespace kforge

@@ -8,7 +8,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "kforge: reads FlashInfer-Bench datasets (definitions, workloads, solutions, traces), synthesizes valid "
-      "inputs, runs CPU reference oracles and computes roofline floors.\n"
+      "inputs, runs reference oracles, computes roofline floors, and evaluates and ranks candidate kernels under "
+      "a strict correctness gate.\n"
       "Run `kforge VERB --help` for each verb."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "kforge 0.1.0");
@@ -17,6 +18,9 @@ int main(int argc, char** argv) {
   kforge::add_inputs_command(app);
   kforge::add_reference_command(app);
   kforge::add_roofline_command(app);
+  kforge::add_eval_command(app);
+  kforge::add_bench_command(app);
+  kforge::add_worker_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

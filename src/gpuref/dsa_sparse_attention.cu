@@ -16,16 +16,16 @@ namespace {
 constexpr int kThreads = 256;
 
 struct AttentionArgs {
-  const Bf16* q_nope;    // [tokens, heads, dim_ckv]
-  const Bf16* q_pe;      // [tokens, heads, dim_kpe]
-  const Bf16* ckv;       // [num_slots, dim_ckv]
-  const Bf16* kpe;       // [num_slots, dim_kpe]
+  const Bf16* q_nope;           // [tokens, heads, dim_ckv]
+  const Bf16* q_pe;             // [tokens, heads, dim_kpe]
+  const Bf16* ckv;              // [num_slots, dim_ckv]
+  const Bf16* kpe;              // [num_slots, dim_kpe]
   const std::int32_t* indices;  // [tokens, topk]
   std::int64_t num_slots;
   float sm_scale;
   int heads, dim_ckv, dim_kpe, topk;
-  Bf16* out;             // [tokens, heads, dim_ckv]
-  float* lse;            // [tokens, heads]
+  Bf16* out;                    // [tokens, heads, dim_ckv]
+  float* lse;                   // [tokens, heads]
 };
 
 // Block (token, head) = (blockIdx.x, blockIdx.y). Dynamic shared memory: per index j its slot

@@ -25,16 +25,17 @@ constexpr int kSortThreads = 512;
 constexpr std::int64_t kScaleBytes = 4;
 
 struct IndexerArgs {
-  const Fp8E4M3* q;             // [batch, heads, dim]
-  const std::uint8_t* k_cache;  // per page: page_size * dim fp8 bytes, then page_size float32 scales
-  const float* weights;         // [batch, heads]
-  const std::int32_t* seq_lens; // [batch]
+  const Fp8E4M3* q;                 // [batch, heads, dim]
+  const std::uint8_t* k_cache;      // per page: page_size * dim fp8 bytes, then page_size float32 scales
+  const float* weights;             // [batch, heads]
+  const std::int32_t* seq_lens;     // [batch]
   const std::int32_t* block_table;  // [batch, max_pages]
   int heads, dim, page_size, max_pages, num_pages, topk;
-  std::int64_t capacity;        // max_pages * page_size: tokens a row can address
+  std::int64_t capacity;            // max_pages * page_size: tokens a row can address
 };
 
 __device__ std::int64_t row_length(const IndexerArgs& p, std::int64_t row) {
+  if (p.num_pages == 0) return 0;  // no page to read a token from
   const std::int64_t len = p.seq_lens[row];
   return len < 0 ? 0 : (len > p.capacity ? p.capacity : len);
 }
@@ -44,8 +45,8 @@ __device__ std::int64_t page_of(const IndexerArgs& p, std::int64_t row, std::int
   return page < 0 ? 0 : (page >= p.num_pages ? p.num_pages - 1 : page);
 }
 
-// Block (chunk, row) = (blockIdx.x, blockIdx.y) scores tokens [chunk, chunk + 1) *
-// kTokensPerScoreBlock of the row. Dynamic shared memory: q as float [heads][dim + 1] (the pad
+// Block (chunk, row) = (blockIdx.x, blockIdx.y) scores the row's tokens
+// [chunk * kTokensPerScoreBlock, (chunk + 1) * kTokensPerScoreBlock). Dynamic shared memory: q as float [heads][dim + 1] (the pad
 // keeps lanes reading different heads on different banks), weights [heads], and one
 // dequantized key [dim] per warp.
 __global__ void __launch_bounds__(kScoreThreads) indexer_scores_kernel(IndexerArgs p, float* scores) {
@@ -183,12 +184,12 @@ void dsa_topk_indexer(const Axes& axes, const DeviceTensorMap& in, const TensorM
   auto* ids = output<std::int32_t>(out, kOp, "topk_indices");
 
   if (batch == 0) return;
+  require(batch <= 65535, "dsa_topk_indexer: batch_size is " + std::to_string(batch), "at most 65535");
   const auto key_stride = static_cast<std::int64_t>(std::bit_ceil(static_cast<std::uint64_t>(capacity)));
   const StreamBuffer scores(static_cast<std::size_t>(batch * capacity) * sizeof(float), s);
   const StreamBuffer keys(static_cast<std::size_t>(batch * key_stride) * sizeof(std::uint64_t), s);
 
   if (capacity > 0) {
-    require(batch <= 65535, "dsa_topk_indexer: batch_size is " + std::to_string(batch), "at most 65535");
     const std::size_t smem =
         static_cast<std::size_t>(heads * (dim + 1) + heads + (kScoreThreads / 32) * dim) * sizeof(float);
     allow_dynamic_smem(indexer_scores_kernel, smem, kOp);

@@ -11,18 +11,18 @@ namespace {
 constexpr int kThreads = 128;  // four warps; each takes every fourth state row
 
 struct DecodeArgs {
-  const Bf16* q;        // [batch, num_q_heads, d]
-  const Bf16* k;        // [batch, num_k_heads, d]
-  const Bf16* v;        // [batch, num_v_heads, d]
-  const float* state;   // [batch, num_v_heads, d, d] or nullptr (zeros)
-  const float* a_log;   // [num_v_heads]
-  const Bf16* a;        // [batch, num_v_heads]
-  const float* dt_bias; // [num_v_heads]
-  const Bf16* b;        // [batch, num_v_heads]
+  const Bf16* q;         // [batch, num_q_heads, d]
+  const Bf16* k;         // [batch, num_k_heads, d]
+  const Bf16* v;         // [batch, num_v_heads, d]
+  const float* state;    // [batch, num_v_heads, d, d] or nullptr (zeros)
+  const float* a_log;    // [num_v_heads]
+  const Bf16* a;         // [batch, num_v_heads]
+  const float* dt_bias;  // [num_v_heads]
+  const Bf16* b;         // [batch, num_v_heads]
   float scale;
   int num_q_heads, num_k_heads, num_v_heads, d;
-  Bf16* out;            // [batch, num_v_heads, d]
-  float* new_state;     // [batch, num_v_heads, d, d]
+  Bf16* out;             // [batch, num_v_heads, d]
+  float* new_state;      // [batch, num_v_heads, d, d]
 };
 
 // One block per (sequence, v-head) = blockIdx.x. Dynamic shared memory: q, k (float) of the

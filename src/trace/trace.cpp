@@ -89,8 +89,9 @@ Evaluation parse_evaluation(const Json& j) {
                     (e.performance ? " must not carry" : " needs") + " a performance block",
                 "performance exactly for PASSED").in_field("performance");
   }
+  e.kforge = j.contains("kforge") ? j["kforge"] : Json(nullptr);
   e.passthrough = JsonPassthrough::capture(
-      j, {"status", "environment", "timestamp", "log", "correctness", "performance"});
+      j, {"status", "environment", "timestamp", "log", "correctness", "performance", "kforge"});
   return e;
 }
 
@@ -117,6 +118,7 @@ Json evaluation_json(const Evaluation& e) {
                                                {"reference_latency_ms", number_to_json(p.reference_latency_ms)},
                                                {"speedup_factor", number_to_json(p.speedup_factor)}});
   }
+  if (!e.kforge.is_null()) f["kforge"] = e.kforge;
   return e.passthrough.emit(f);
 }
 

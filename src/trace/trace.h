@@ -50,6 +50,9 @@ struct Evaluation {
   std::string log;
   std::optional<Correctness> correctness;
   std::optional<Performance> performance;
+  // kforge's additions (seeds, tolerances, per-trial errors, timing spread, device details),
+  // written under the key "kforge"; FlashInfer-Bench's models ignore unknown keys.
+  Json kforge;
   JsonPassthrough passthrough;
 };
 

@@ -299,16 +299,20 @@ Comparison compare_topk_indices(const Case& k, const Tensor& got, const Tensor& 
   return c;
 }
 
-// Runs the GPU reference and the oracle on the case and compares every output.
-void expect_matches_oracle(const Case& c) {
+void print_summary(const std::string& label, const std::string& output, const Comparison& cmp, double gpu_ms) {
+  std::printf("[gpuref] %-34s %-13s max_abs=%-10.3g max_rel=%-10.3g%s gpu_ms=%.2f\n", label.c_str(), output.c_str(),
+              cmp.max_abs, cmp.max_rel, cmp.extra.c_str(), gpu_ms);
+}
+
+// Runs the GPU reference and the oracle on the case, compares every output and returns the GPU's.
+TensorMap expect_matches_oracle(const Case& c) {
   const GpuResult gpu = run_gpu(c);
   const OracleInfo* oracle = find_oracle(c.def.name);
-  ASSERT_NE(oracle, nullptr) << c.def.name;
+  if (!oracle) throw Error("no oracle for " + c.def.name);
   const TensorMap want = oracle->run(c.axes, c.inputs);
   for (const auto& [name, spec] : c.def.outputs) {
     const Tensor& g = gpu.outputs.at(name);
     const Tensor& w = want.at(name);
-    ASSERT_EQ(g.shape(), w.shape()) << c.label << " " << name;
     Comparison cmp;
     if (spec.dtype == DType::kFloat32) {
       cmp = compare_float32(g, w);
@@ -317,11 +321,11 @@ void expect_matches_oracle(const Case& c) {
     } else {
       cmp = compare_topk_indices(c, g, w);
     }
-    std::printf("[gpuref] %-34s %-13s max_abs=%-10.3g max_rel=%-10.3g%s gpu_ms=%.2f\n", c.label.c_str(), name.c_str(),
-                cmp.max_abs, cmp.max_rel, cmp.extra.c_str(), gpu.milliseconds);
+    print_summary(c.label, name, cmp, gpu.milliseconds);
     EXPECT_EQ(cmp.failures, 0) << c.label << ": output '" << name << "': " << cmp.failures
                                << " elements out of tolerance:" << cmp.detail;
   }
+  return gpu.outputs;
 }
 
 // ---------------------------------------------------------------- GDN
@@ -447,6 +451,28 @@ TEST(GpuRefDsaTopkIndexer, EdgeLengths) {
   expect_matches_oracle(c);
 }
 
+// Keys with an fp8 NaN make their token's score NaN, which ranks first (ties by position).
+TEST(GpuRefDsaTopkIndexer, NanScoresRankFirst) {
+  SKIP_WITHOUT_GPU();
+  const Definition def = load_definition(kDsaIndexer);
+  Case c = synthesize(def, {{"batch_size", 2}, {"max_num_pages", 40}, {"num_pages", 90}}, 521,
+                      "dsa_indexer NaN keys");
+  const std::int64_t page_size = c.axes.at("page_size"), dim = c.axes.at("index_head_dim");
+  const std::int64_t page_bytes = page_size * c.axes.at("head_dim_with_scale");
+  Tensor& cache = c.inputs.at("k_index_cache_fp8");
+  const std::int64_t nan_tokens[] = {5, 700, 701, 2400};  // logical tokens of row 0 (it has >= 2497)
+  std::vector<std::int64_t> nan_ids;
+  for (const std::int64_t t : nan_tokens) {
+    const auto page = static_cast<std::int64_t>(c.inputs.at("block_table").get(t / page_size));
+    cache.set(page * page_bytes + (t % page_size) * dim + 3, 127);  // 0x7F: e4m3 NaN
+    nan_ids.push_back(page * page_size + t % page_size);
+  }
+  const Tensor ids = expect_matches_oracle(c).at("topk_indices");
+  for (std::size_t i = 0; i < nan_ids.size(); ++i) {
+    EXPECT_EQ(ids.get(static_cast<std::int64_t>(i)), static_cast<double>(nan_ids[i])) << "column " << i;
+  }
+}
+
 // ---------------------------------------------------------------- MoE
 
 Case moe_case(const Definition& def, std::int64_t tokens, std::int32_t offset, std::uint64_t seed,
@@ -458,10 +484,23 @@ Case moe_case(const Definition& def, std::int64_t tokens, std::int32_t offset, s
   return c;
 }
 
+std::int64_t tokens_without_local_expert(const Case& c) {
+  const ref::MoeRouting routing = ref::moe_ds_routing(c.axes, c.inputs);
+  const auto first = static_cast<std::int64_t>(c.inputs.at("local_expert_offset").get(0));
+  const std::int64_t last = first + c.axes.at("num_local_experts");
+  std::int64_t count = 0;
+  for (std::size_t t = 0; t < routing.topk_ids.size(); t += ref::MoeRouting::kTopK) {
+    const auto begin = routing.topk_ids.begin() + static_cast<std::ptrdiff_t>(t);
+    count += std::none_of(begin, begin + ref::MoeRouting::kTopK,
+                          [&](std::int32_t e) { return e >= first && e < last; });
+  }
+  return count;
+}
+
 // Small expert matrices (the oracle's cost grows with them); routing over the contest's 256
 // experts. Offsets: the first local window, a middle one, windows reaching past the last expert
-// and before the first (those local experts contribute nothing); tokens without a local expert
-// occur in every case (each token picks 8 of 256 experts).
+// and before the first (those local experts contribute nothing); the longer cases are checked to
+// hold tokens without any local expert.
 TEST(GpuRefMoe, SmallExpertsMatchOracle) {
   SKIP_WITHOUT_GPU();
   const Definition def = with_const_axes(load_definition(kMoe), {{"hidden_size", 256},
@@ -476,7 +515,9 @@ TEST(GpuRefMoe, SmallExpertsMatchOracle) {
   };
   std::uint64_t seed = 601;
   for (const Shape& s : {Shape{1, 0}, Shape{7, 96}, Shape{57, 240}, Shape{300, -8}, Shape{80, 32}}) {
-    expect_matches_oracle(moe_case(def, s.tokens, s.offset, seed++, "H=256 I=128"));
+    const Case c = moe_case(def, s.tokens, s.offset, seed++, "H=256 I=128");
+    if (s.tokens >= 57) EXPECT_GT(tokens_without_local_expert(c), 0) << c.label;
+    expect_matches_oracle(c);
   }
 }
 
@@ -504,14 +545,13 @@ TEST(GpuRefMoe, ContestSizeMatchesOracle) {
 
 // The contest's longest sequence (T=14107): the GPU output of 16 sampled tokens against the
 // oracle run on those tokens alone (a token's output depends only on its own routing and
-// activations), plus the GPU time against the 10 s target.
+// activations). Its time is printed, not asserted: tests carry no speed thresholds.
 TEST(GpuRefMoe, LongSequenceSampledTokens) {
   SKIP_WITHOUT_GPU();
   if (free_gpu_gib() < 16.0) GTEST_SKIP() << "needs 16 GiB of free GPU memory";
   const Definition def = load_definition(kMoe);
   const Case full = moe_case(def, 14107, 96, 631, "contest");
   const GpuResult gpu = run_gpu(full);
-  EXPECT_LT(gpu.milliseconds, 10'000.0) << "GPU reference slower than the 10 s target";
 
   const std::int64_t tokens = full.axes.at("seq_len"), samples = 16;
   const std::int64_t hidden = full.axes.at("hidden_size"), hidden_blocks = full.axes.at("num_hidden_blocks");
@@ -543,8 +583,7 @@ TEST(GpuRefMoe, LongSequenceSampledTokens) {
                 got.data<Bf16>().begin() + i * hidden);
   }
   const Comparison cmp = compare_bfloat16(got, want.at("output"));
-  std::printf("[gpuref] %-34s %-13s max_abs=%-10.3g max_rel=%-10.3g%s gpu_ms=%.2f\n", part.label.c_str(), "output",
-              cmp.max_abs, cmp.max_rel, cmp.extra.c_str(), gpu.milliseconds);
+  print_summary(part.label, "output", cmp, gpu.milliseconds);
   EXPECT_EQ(cmp.failures, 0) << part.label << ": " << cmp.failures << " elements out of tolerance:" << cmp.detail;
 }
 

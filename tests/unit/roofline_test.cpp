@@ -20,11 +20,7 @@
 #include "trace/axes.h"
 #include "trace/dataset.h"
 
-// kforge_unit_tests links kforge_synth and kforge_ref but not kforge_roofline (tests/CMakeLists.txt,
-// not this file's to change), so the module under test is compiled in here. Once the library is
-// linked this include can go; until then it is harmless either way, since the linker takes no
-// archive member whose symbols are all defined already.
-#include "roofline/roofline.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "roofline/roofline.h"
 
 namespace kforge {
 namespace {

@@ -1,0 +1,107 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/eval_options.h"
+#include "cli/leaderboard.h"
+#include "cli/table.h"
+#include "core/atomic_file.h"
+#include "harness/evaluator.h"
+
+namespace kforge {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct BenchOptions {
+  std::string data, definition, baseline = "reference", out, markdown;
+  std::vector<std::string> paths;
+  std::vector<std::string> trace_files;
+  bool json = false;
+  EvalCliOptions common;
+};
+
+void run_bench(const BenchOptions& o) {
+  const Dataset ds = open_dataset(o.data);
+  std::vector<fs::path> roots;
+  if (o.paths.empty() || fs::is_directory("solutions")) roots.push_back("solutions");
+  for (const auto& p : o.paths) roots.push_back(p);
+  std::vector<SolutionDir> solutions;
+  std::set<std::string> names;
+  for (const auto& root : roots) {
+    if (!fs::exists(root)) continue;
+    for (const auto& dir : find_solution_dirs(root)) {
+      SolutionDir sd = load_solution_dir(dir);
+      if (!o.definition.empty() && sd.solution.definition != o.definition) continue;
+      if (!names.insert(sd.solution.name).second) continue;  // the same folder reached twice
+      solutions.push_back(std::move(sd));
+    }
+  }
+  std::vector<Trace> traces;
+  for (const auto& f : o.trace_files) {
+    for (auto& t : load_trace_file(f)) {
+      if (t.value.evaluation && (o.definition.empty() || t.value.definition == o.definition)) traces.push_back(t.value);
+    }
+  }
+  if (solutions.empty() && traces.empty()) {
+    throw Error("no solutions found under " + (roots.empty() ? std::string("solutions/") : roots.front().string()),
+                "folders with a solution.json (or --traces files)");
+  }
+  const fs::path run_dir = o.out.empty() ? default_run_dir("bench") : fs::path(o.out);
+  Evaluator evaluator(ds, o.common.to_config());
+  for (const auto& sd : solutions) {
+    const auto* ld = ds.definition(sd.solution.definition);
+    if (!ld) {
+      print_out(fmt::format("skipping {}: definition '{}' not in the dataset\n", sd.solution.name, sd.solution.definition));
+      continue;
+    }
+    const auto workloads = ds.workloads_of(ld->value.name);
+    const fs::path file = trace_file(run_dir, sd.solution, ld->value);
+    if (!o.json) {
+      print_out(fmt::format("== {} ({}, {} backend): {} workloads of {}\n", sd.solution.name, sd.solution.spec.language,
+                            evaluator.backend_for(sd.solution), workloads.size(), ld->value.name));
+    }
+    std::size_t done = 0;
+    evaluator.evaluate(sd, workloads, [&](const WorkloadResult& r) {
+      ++done;
+      if (!r.skipped) {
+        append_traces(file, {r.trace});
+        traces.push_back(r.trace);
+      }
+      if (!o.json) print_out(fmt::format("[{:>3}/{}] {}\n", done, workloads.size(), result_line(ld->value, r)));
+    });
+  }
+  const Leaderboard board = build_leaderboard(ds, traces, o.baseline);
+  write_file_atomic(run_dir / "leaderboard.json", to_json(board).dump(2) + "\n");
+  const std::string md = to_markdown(board);
+  write_file_atomic(run_dir / "leaderboard.md", md);
+  if (!o.markdown.empty()) write_file_atomic(o.markdown, md);
+  print_out(o.json ? to_json(board).dump(2) + "\n" : to_text(board) + fmt::format("run folder {}\n", run_dir.string()));
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand(
+      "bench", "Evaluate every solution under solutions/ (and any given folders) on all workloads of its definition, "
+               "then rank per definition: latency per workload, speedup over the reference and the baseline, win "
+               "rate, and FlashInfer-Bench's score (any failed workload zeroes it)");
+  add_data_option(*cmd, o->data);
+  cmd->add_option("paths", o->paths, "Solution folders, or folders containing them (default: solutions/)");
+  cmd->add_option("-d,--definition", o->definition, "Only solutions of this definition");
+  cmd->add_option("--baseline", o->baseline,
+                  "Baseline for speedup, win rate and score: a solution name, or 'reference' (default)");
+  cmd->add_option("--traces", o->trace_files, "Also rank traces from these JSONL files (e.g. peers timed elsewhere)");
+  cmd->add_option("-o,--out", o->out, "Run folder (default: runs/<date>-bench)");
+  cmd->add_option("--markdown", o->markdown, "Also write the Markdown report here");
+  add_eval_cli_options(*cmd, o->common);
+  add_json_flag(*cmd, o->json);
+  cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace kforge

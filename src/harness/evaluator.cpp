@@ -1,0 +1,293 @@
+#include "harness/evaluator.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/safetensors.h"
+#include "harness/process.h"
+#include "harness/worker.h"
+#include "roofline/roofline.h"
+#include "synth/synthesizer.h"
+
+namespace kforge {
+namespace fs = std::filesystem;
+
+struct Evaluator::RefCache {
+  std::map<std::string, TensorMap> outputs;  // "<ref>|<uuid>|<seed>"
+  std::map<std::string, TimingStats> latency;  // "<ref>|<uuid>"
+};
+
+namespace {
+
+constexpr std::size_t kMaxLog = 4 << 20;  // FlashInfer-Bench caps logs at 5 MB
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+fs::path self_exe() { return fs::read_symlink("/proc/self/exe"); }
+
+std::string capped(std::string s) {
+  if (s.size() > kMaxLog) s = s.substr(0, kMaxLog / 2) + "\n[... log truncated ...]\n" + s.substr(s.size() - kMaxLog / 2);
+  return s;
+}
+
+// Outcome of one worker phase as the evaluator sees it.
+struct PhaseOutcome {
+  std::optional<EvalStatus> failure;  // set when the phase failed
+  std::string message;
+  Json result;      // result.json when it exists
+  std::string log;  // worker output
+};
+
+}  // namespace
+
+Evaluator::Evaluator(const Dataset& dataset, EvalConfig config)
+    : m_dataset(dataset), m_config(std::move(config)), m_cache(std::make_unique<RefCache>()) {
+  if (m_config.work_dir.empty()) m_config.work_dir = fs::temp_directory_path() / ("kforge-eval-" + std::to_string(::getpid()));
+}
+
+Evaluator::~Evaluator() {
+  if (!m_config.keep_work_dirs) {
+    std::error_code ec;
+    fs::remove_all(m_config.work_dir, ec);
+  }
+}
+
+std::string Evaluator::backend_for(const Solution& s) const {
+  if (s.spec.language == "cpp") return "cpu";
+  return "cuda";
+}
+
+ReferenceProvider& Evaluator::reference_for(const std::string& backend) {
+  const bool gpu = m_config.reference == "gpu" || (m_config.reference == "auto" && backend == "cuda");
+  if (gpu) {
+    if (!m_gpu_ref) m_gpu_ref = make_gpu_reference();
+    return *m_gpu_ref;
+  }
+  if (!m_cpu_ref) m_cpu_ref = make_cpu_reference();
+  return *m_cpu_ref;
+}
+
+std::vector<WorkloadResult> Evaluator::evaluate(const SolutionDir& s, const std::vector<const Located<Trace>*>& workloads,
+                                                const std::function<void(const WorkloadResult&)>& progress) {
+  const BuildResult build = build_solution(s.solution, m_config.build);
+  std::vector<WorkloadResult> out;
+  for (const auto* w : workloads) {
+    out.push_back(evaluate_one(s, build, *w));
+    if (progress) progress(out.back());
+  }
+  return out;
+}
+
+WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult& build, const Located<Trace>& lw) {
+  const Solution& sol = sd.solution;
+  WorkloadResult r;
+  r.trace.definition = lw.value.definition;
+  r.trace.workload = lw.value.workload;
+  r.trace.solution = sol.name;
+  Evaluation& ev = r.trace.evaluation.emplace();
+  ev.timestamp = now_iso8601();
+  ev.environment.hardware = "unknown";
+  ev.environment.libs.add("kforge", "0.1.0");
+
+  const auto* ld = m_dataset.definition(lw.value.definition);
+  if (!ld) throw Error("workload's definition '" + lw.value.definition + "' not in dataset").at_file(lw.file).at_line(lw.line);
+  const Definition& def = ld->value;
+  if (sol.definition != def.name) {
+    throw Error("solution '" + sol.name + "' implements '" + sol.definition + "'", "a workload of that definition");
+  }
+  const Axes axes = resolve_axes(def, lw.value.workload);
+  const std::string backend = backend_for(sol);
+  if (backend == "cuda" && !cuda_backend_available()) {
+    r.skipped = true;
+    r.skip_reason = "cuda solution and no usable GPU here";
+    return r;
+  }
+  if (backend == "cpu") {
+    const auto cost = estimate_roofline(def, axes, nullptr, device_peaks("h100"));
+    if (cost.flops > m_config.cpu_gflop_budget * 1e9) {
+      r.skipped = true;
+      r.skip_reason = "about " + std::to_string(static_cast<long long>(cost.flops / 1e9)) +
+                      " GFLOP: above the CPU backend's budget (--cpu-gflop-budget)";
+      return r;
+    }
+  }
+  if (!build.ok) {
+    ev.status = EvalStatus::kCompileError;
+    ev.log = capped(build.log);
+    return r;
+  }
+
+  const Tolerance tol = m_config.tolerance.value_or(default_tolerance(def));
+  ReferenceProvider& ref = reference_for(backend);
+  std::vector<std::uint64_t> trial_seeds;
+  for (int i = 0; i < m_config.trials; ++i) trial_seeds.push_back(m_config.seed + static_cast<std::uint64_t>(i));
+  std::vector<std::uint64_t> timing_seeds(trial_seeds.begin(), trial_seeds.begin() + std::min<std::ptrdiff_t>(2, m_config.trials));
+  const std::uint64_t post_seed = m_config.seed + static_cast<std::uint64_t>(m_config.trials);
+  if (timing_seeds.size() < 2) timing_seeds.push_back(post_seed + 1);
+
+  auto reference = [&](std::uint64_t seed) -> std::pair<TensorMap, const TensorMap*> {
+    const std::string key = ref.name() + "|" + lw.value.workload.uuid + "|" + std::to_string(seed);
+    TensorMap inputs = synthesize_inputs(def, lw.value.workload, &m_dataset, seed).tensors;
+    auto it = m_cache->outputs.find(key);
+    if (it == m_cache->outputs.end()) it = m_cache->outputs.emplace(key, ref.outputs(def, axes, inputs)).first;
+    return {std::move(inputs), &it->second};
+  };
+
+  static int job_counter = 0;
+  auto run_phase = [&](const std::string& phase, const std::vector<std::uint64_t>& seeds) {
+    PhaseOutcome o;
+    WorkerJob job;
+    job.phase = phase;
+    job.dataset = fs::absolute(m_dataset.root);
+    job.definition = def.name;
+    job.workload = lw.value.workload.uuid;
+    job.library = build.library;
+    job.entry = sol.spec.entry_symbol();
+    job.backend = backend;
+    job.seeds = seeds;
+    job.post_check_seed = post_seed;
+    job.timing_trials = m_config.timing_trials;
+    job.timing = m_config.timing;
+    job.out_dir = m_config.work_dir / (sol.name + "-" + lw.value.workload.uuid.substr(0, 8) + "-" + phase + "-" +
+                                       std::to_string(job_counter++));
+    fs::create_directories(job.out_dir);
+    const fs::path job_file = job.out_dir / "job.json";
+    write_file_atomic(job_file, to_json(job).dump(2));
+    ProcessOptions po;
+    po.timeout_seconds = m_config.timeout_seconds;
+    po.cwd = job.out_dir;
+    const ProcessResult pr = run_process({self_exe().string(), "worker", "--job", job_file.string()}, po);
+    o.log = pr.output;
+    if (pr.timed_out) {
+      o.failure = EvalStatus::kTimeout;
+      o.message = phase + " phase " + pr.describe();
+      return o;
+    }
+    const fs::path result_file = job.out_dir / "result.json";
+    if (!pr.ok() || !fs::exists(result_file)) {
+      o.failure = EvalStatus::kRuntimeError;
+      o.message = "worker (" + phase + " phase) " + pr.describe() + (fs::exists(result_file) ? "" : ", no result written");
+      return o;
+    }
+    std::ifstream in(result_file);
+    o.result = Json::parse(in);
+    if (o.result.at("status") != "ok") {
+      o.failure = EvalStatus::kRuntimeError;
+      o.message = o.result.value("error", std::string("candidate failed"));
+    }
+    return o;
+  };
+
+  Json kf = {{"seeds", {{"trials", trial_seeds}, {"timing_sets", timing_seeds}, {"post_check", post_seed}}},
+             {"tolerance", {{"atol", tol.atol}, {"rtol", tol.rtol}, {"required_matched_ratio", tol.required_matched_ratio}}},
+             {"reference", ref.name()},
+             {"backend", backend},
+             {"build", {{"key", build.key}, {"cached", build.cached}, {"seconds", build.seconds}}}};
+  std::string log;
+  double max_abs = 0, max_rel = 0, min_ratio = 1;
+  Json checks = Json::array();
+  // Compares one recorded call of the candidate with the reference for its seed.
+  auto check = [&](const Json& record) -> std::optional<Comparison> {
+    const std::uint64_t seed = record.at("seed").get<std::uint64_t>();
+    auto [inputs, expected] = reference(seed);
+    auto actual_raw = read_safetensors(record.at("outputs").get<std::string>());
+    const TensorMap actual(actual_raw.begin(), actual_raw.end());
+    Comparison c = compare_outputs(def, axes, inputs, *expected, actual, tol);
+    max_abs = std::max(max_abs, c.max_abs_error);
+    max_rel = std::max(max_rel, c.max_rel_error);
+    min_ratio = std::min(min_ratio, c.matched_ratio);
+    checks.push_back({{"call", record.at("label")}, {"seed", seed}, {"status", status_name(c.status)},
+                      {"max_abs_error", number_to_json(c.max_abs_error)}, {"max_rel_error", number_to_json(c.max_rel_error)},
+                      {"matched_ratio", c.matched_ratio}});
+    log += record.at("label").get<std::string>() + " (seed " + std::to_string(seed) + "): " +
+           std::string(status_name(c.status)) + (c.message.empty() ? "" : ": " + c.message) + "\n";
+    if (c.status != EvalStatus::kPassed) return c;
+    return std::nullopt;
+  };
+  auto finish_failure = [&](EvalStatus status, const std::string& message, const std::string& worker_log) {
+    ev.status = status;
+    ev.log = capped(log + message + "\n" + (worker_log.empty() ? "" : "--- worker output ---\n" + worker_log));
+    if (status == EvalStatus::kIncorrectNumerical) {
+      ev.correctness = Correctness{max_rel, max_abs, Json{{"matched_ratio", min_ratio}}, {}};
+    }
+    kf["checks"] = checks;
+    ev.kforge = kf;
+  };
+  auto take_environment = [&](const Json& result) {
+    if (!result.contains("environment")) return;
+    const Json& e = result["environment"];
+    ev.environment.hardware = e.value("hardware", std::string("unknown"));
+    for (const char* k : {"cuda_runtime", "cuda_driver"}) {
+      if (e.contains(k)) ev.environment.libs.add(k, e[k].get<std::string>());
+    }
+    kf["environment"] = e;
+  };
+
+  // Phase 1: correctness on fresh inputs per trial.
+  PhaseOutcome p1 = run_phase("correctness", trial_seeds);
+  take_environment(p1.result);
+  if (p1.failure) {
+    finish_failure(*p1.failure, p1.message, p1.log);
+    return r;
+  }
+  for (const auto& t : p1.result.at("trials")) {
+    if (auto bad = check(t)) {
+      finish_failure(bad->status, "", p1.log);
+      return r;
+    }
+  }
+  // Phase 2: timing on rotating inputs, then the last timed call and a fresh call are checked.
+  PhaseOutcome p2 = run_phase("performance", timing_seeds);
+  if (p2.failure) {
+    finish_failure(*p2.failure, "after the correctness trials passed: " + p2.message, p2.log);
+    return r;
+  }
+  for (const char* key : {"timing_last", "post_check"}) {
+    if (auto bad = check(p2.result.at(key))) {
+      finish_failure(bad->status, std::string("the ") + key + " call failed although the correctness trials passed",
+                     p2.log);
+      return r;
+    }
+  }
+  std::vector<double> medians;
+  for (const auto& t : p2.result.at("timing")) medians.push_back(t.at("median_us").get<double>());
+  const TimingStats over_trials = summarize_times(medians, p2.result.at("timing")[0].at("method").get<std::string>());
+
+  const std::string lat_key = ref.name() + "|" + lw.value.workload.uuid;
+  auto lat = m_cache->latency.find(lat_key);
+  if (lat == m_cache->latency.end()) {
+    auto [inputs, expected] = reference(trial_seeds.front());
+    lat = m_cache->latency.emplace(lat_key, ref.time(def, axes, inputs, m_config.timing)).first;
+  }
+  const double latency_ms = over_trials.mean_us / 1e3;
+  const double ref_ms = lat->second.median_us / 1e3;
+  ev.status = EvalStatus::kPassed;
+  ev.correctness = Correctness{max_rel, max_abs, Json{{"matched_ratio", min_ratio}}, {}};
+  ev.performance = Performance{latency_ms, ref_ms, latency_ms > 0 ? ref_ms / latency_ms : 0.0, {}};
+  kf["checks"] = checks;
+  kf["timing"] = {{"method", over_trials.method},
+                  {"trial_medians_us", medians},
+                  {"mean_us", over_trials.mean_us},
+                  {"spread_us", over_trials.max_us - over_trials.min_us},
+                  {"stddev_us", over_trials.stddev_us},
+                  {"warmup", m_config.timing.warmup},
+                  {"iterations", m_config.timing.iterations},
+                  {"cold_cache", m_config.timing.cold_cache},
+                  {"reference_method", lat->second.method}};
+  ev.kforge = kf;
+  ev.log = capped(log);
+  return r;
+}
+
+}  // namespace kforge
