@@ -24,6 +24,9 @@ EvalConfig EvalCliOptions::to_config() const {
   c.cpu_gflop_budget = cpu_gflop_budget;
   c.keep_work_dirs = keep_work;
   c.build.cuda_arch = arch;
+  c.torch_reference = torch_reference;
+  c.torch_warmup = torch_warmup;
+  c.torch_iterations = torch_iterations;
   if (atol >= 0 || rtol >= 0 || matched_ratio >= 0) {
     Tolerance t;
     if (atol >= 0) t.atol = atol;
@@ -53,6 +56,11 @@ void add_eval_cli_options(CLI::App& cmd, EvalCliOptions& o) {
   cmd.add_option("--arch", o.arch, "CUDA architecture for cuda solutions (default sm_90a)");
   cmd.add_option("--cpu-gflop-budget", o.cpu_gflop_budget,
                  "CPU backend: skip workloads above this many GFLOP (default 50)");
+  cmd.add_flag("--torch-reference", o.torch_reference,
+               "Also check against the definition's own PyTorch reference and report speedup over it (needs "
+               "python3 with torch and a GPU)");
+  cmd.add_option("--torch-warmup", o.torch_warmup, "Warm-up calls of the PyTorch reference (default 1)");
+  cmd.add_option("--torch-iterations", o.torch_iterations, "Timed calls of the PyTorch reference (default 3)");
   cmd.add_flag("--keep-work", o.keep_work, "Keep worker folders (job, result, candidate outputs) for debugging");
 }
 

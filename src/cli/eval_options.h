@@ -15,7 +15,8 @@ struct EvalCliOptions {
   double timeout = 300, cpu_gflop_budget = 50;
   double atol = -1, rtol = -1, matched_ratio = -1;
   std::uint64_t seed = 1;
-  bool warm_cache = false, keep_work = false;
+  bool warm_cache = false, keep_work = false, torch_reference = false;
+  int torch_warmup = 1, torch_iterations = 3;
 
   EvalConfig to_config() const;
 };

@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 struct Evaluator::RefCache {
   std::map<std::string, TensorMap> outputs;  // "<ref>|<uuid>|<seed>"
   std::map<std::string, TimingStats> latency;  // "<ref>|<uuid>"
+  std::map<std::string, double> torch_latency_us;  // "<uuid>"
 };
 
 namespace {
@@ -33,8 +34,6 @@ std::string now_iso8601() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   return buf;
 }
-
-fs::path self_exe() { return fs::read_symlink("/proc/self/exe"); }
 
 std::string capped(std::string s) {
   if (s.size() > kMaxLog) s = s.substr(0, kMaxLog / 2) + "\n[... log truncated ...]\n" + s.substr(s.size() - kMaxLog / 2);
@@ -54,6 +53,8 @@ struct PhaseOutcome {
 Evaluator::Evaluator(const Dataset& dataset, EvalConfig config)
     : m_dataset(dataset), m_config(std::move(config)), m_cache(std::make_unique<RefCache>()) {
   if (m_config.work_dir.empty()) m_config.work_dir = fs::temp_directory_path() / ("kforge-eval-" + std::to_string(::getpid()));
+  if (m_config.worker_exe.empty()) m_config.worker_exe = fs::read_symlink("/proc/self/exe");
+  if (m_config.torch_script.empty()) m_config.torch_script = fs::path(KFORGE_SOURCE_DIR) / "tools/torch_ref/run_reference.py";
 }
 
 Evaluator::~Evaluator() {
@@ -145,6 +146,19 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
   };
 
   static int job_counter = 0;
+  // A job folder holds the candidate's outputs, which match the reference when it passes. They go
+  // as soon as this workload is judged: the next solution of the run shares the work folder, and
+  // a candidate that copies a previous solution's outputs for the same seeds needs no reference.
+  struct JobDirs {
+    std::vector<fs::path> dirs;
+    bool keep = false;
+    ~JobDirs() {
+      std::error_code ec;
+      for (const auto& d : dirs) {
+        if (!keep) fs::remove_all(d, ec);
+      }
+    }
+  } job_dirs{{}, m_config.keep_work_dirs};
   auto run_phase = [&](const std::string& phase, const std::vector<std::uint64_t>& seeds) {
     PhaseOutcome o;
     WorkerJob job;
@@ -162,12 +176,13 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
     job.out_dir = m_config.work_dir / (sol.name + "-" + lw.value.workload.uuid.substr(0, 8) + "-" + phase + "-" +
                                        std::to_string(job_counter++));
     fs::create_directories(job.out_dir);
+    job_dirs.dirs.push_back(job.out_dir);
     const fs::path job_file = job.out_dir / "job.json";
     write_file_atomic(job_file, to_json(job).dump(2));
     ProcessOptions po;
     po.timeout_seconds = m_config.timeout_seconds;
     po.cwd = job.out_dir;
-    const ProcessResult pr = run_process({self_exe().string(), "worker", "--job", job_file.string()}, po);
+    const ProcessResult pr = run_process({m_config.worker_exe.string(), "worker", "--job", job_file.string()}, po);
     o.log = pr.output;
     if (pr.timed_out) {
       o.failure = EvalStatus::kTimeout;
@@ -253,12 +268,58 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
     finish_failure(*p2.failure, "after the correctness trials passed: " + p2.message, p2.log);
     return r;
   }
-  for (const char* key : {"timing_last", "post_check"}) {
+  for (const char* key : {"timing_last", "post_repeat", "post_check"}) {
     if (auto bad = check(p2.result.at(key))) {
       finish_failure(bad->status, std::string("the ") + key + " call failed although the correctness trials passed",
                      p2.log);
       return r;
     }
+  }
+  // The definition's own PyTorch code on trial 0's inputs. It runs only now, after the workers
+  // have exited, and its outputs are deleted once read: no candidate can ever read them.
+  std::optional<double> torch_us;
+  if (m_config.torch_reference) {
+    const fs::path dir = m_config.work_dir / ("torch-" + lw.value.workload.uuid.substr(0, 8) + "-" + std::to_string(job_counter++));
+    fs::create_directories(dir);
+    auto [inputs, expected] = reference(trial_seeds.front());
+    std::vector<std::pair<std::string, const Tensor*>> list;
+    for (const auto& [name, spec] : def.inputs) list.emplace_back(name, &inputs.at(name));
+    write_safetensors(dir / "inputs.safetensors", list);
+    ProcessOptions po;
+    po.timeout_seconds = m_config.timeout_seconds;
+    const auto pr = run_process({m_config.python, m_config.torch_script.string(), "--definition", ld->file, "--inputs",
+                                 (dir / "inputs.safetensors").string(), "--outputs", (dir / "outputs.safetensors").string(),
+                                 "--timing", (dir / "timing.json").string(), "--warmup", std::to_string(m_config.torch_warmup),
+                                 "--iterations", std::to_string(m_config.torch_iterations)},
+                                po);
+    if (!pr.ok()) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      throw Error("the PyTorch reference failed (" + pr.describe() + "): " + pr.output.substr(0, 2000),
+                  "python3 with torch and safetensors, and a GPU (or drop --torch-reference)");
+    }
+    auto torch_raw = read_safetensors(dir / "outputs.safetensors");
+    const TensorMap torch_out(torch_raw.begin(), torch_raw.end());
+    std::ifstream tin(dir / "timing.json");
+    const Json timing = Json::parse(tin);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    // How far kforge's own reference is from the normative one, for the record.
+    const Comparison agree = compare_outputs(def, axes, inputs, torch_out, *expected, tol);
+    kf["torch_reference"] = {{"kforge_reference_vs_torch", status_name(agree.status)},
+                             {"max_abs_error", number_to_json(agree.max_abs_error)},
+                             {"median_us", timing.at("median_us")},
+                             {"method", timing.at("method")},
+                             {"torch", timing.at("torch")}};
+    auto cand_raw = read_safetensors(p1.result.at("trials")[0].at("outputs").get<std::string>());
+    const Comparison c = compare_outputs(def, axes, inputs, torch_out, TensorMap(cand_raw.begin(), cand_raw.end()), tol);
+    log += "trial_0 vs the PyTorch reference: " + std::string(status_name(c.status)) +
+           (c.message.empty() ? "" : ": " + c.message) + "\n";
+    if (c.status != EvalStatus::kPassed) {
+      finish_failure(c.status, "the candidate disagrees with the definition's PyTorch reference", p2.log);
+      return r;
+    }
+    torch_us = timing.at("median_us").get<double>();
   }
   std::vector<double> medians;
   for (const auto& t : p2.result.at("timing")) medians.push_back(t.at("median_us").get<double>());
@@ -271,7 +332,8 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
     lat = m_cache->latency.emplace(lat_key, ref.time(def, axes, inputs, m_config.timing)).first;
   }
   const double latency_ms = over_trials.mean_us / 1e3;
-  const double ref_ms = lat->second.median_us / 1e3;
+  // With --torch-reference the contest's definition of speedup: over the PyTorch reference.
+  const double ref_ms = (torch_us ? *torch_us : lat->second.median_us) / 1e3;
   ev.status = EvalStatus::kPassed;
   ev.correctness = Correctness{max_rel, max_abs, Json{{"matched_ratio", min_ratio}}, {}};
   ev.performance = Performance{latency_ms, ref_ms, latency_ms > 0 ? ref_ms / latency_ms : 0.0, {}};
@@ -284,7 +346,9 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
                   {"warmup", m_config.timing.warmup},
                   {"iterations", m_config.timing.iterations},
                   {"cold_cache", m_config.timing.cold_cache},
-                  {"reference_method", lat->second.method}};
+                  {"reference_method", lat->second.method},
+                  {"kforge_reference_us", lat->second.median_us},
+                  {"reference_latency_is", torch_us ? "torch" : ref.name()}};
   ev.kforge = kf;
   ev.log = capped(log);
   return r;

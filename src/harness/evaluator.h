@@ -31,6 +31,16 @@ struct EvalConfig {
   // The CPU backend skips workloads above this many GFLOP (the CPU oracle would take minutes).
   double cpu_gflop_budget = 50;
   bool keep_work_dirs = false;
+  // The kforge binary whose hidden `worker` verb runs candidates (default: this process's own
+  // executable, right for the CLI; tests point it at the built kforge).
+  std::filesystem::path worker_exe;
+  // Also run the definition's own PyTorch reference (tools/torch_ref/run_reference.py, needs
+  // python3 with torch and a GPU): check the candidate against it and report speedups over it,
+  // as the contest did. Its timing uses few calls: the Python references take up to seconds.
+  bool torch_reference = false;
+  std::filesystem::path torch_script;  // default: <source tree>/tools/torch_ref/run_reference.py
+  std::string python = "python3";
+  int torch_warmup = 1, torch_iterations = 3;
 };
 
 struct WorkloadResult {

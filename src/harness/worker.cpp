@@ -178,6 +178,23 @@ class Runner {
     return set;
   }
 
+  // New values for `seed` in the buffers `set` already holds: the same addresses, other data.
+  void refill(CallSet& set, std::uint64_t seed) {
+    set.seed = seed;
+    set.host_inputs = synthesize_inputs(*m_def, *m_workload, &m_dataset, seed).tensors;
+    std::size_t i = 0, b = 0;
+    for (const auto& [name, spec] : m_def->inputs) {
+      const Tensor& t = set.host_inputs.at(name);
+      if (spec.is_scalar()) {
+        set.inputs[i++] = scalar_arg(t);
+        continue;
+      }
+      if (t.nbytes() != set.input_buffers[b]->bytes()) throw Error("input '" + name + "' changed size with the seed");
+      m_backend.upload(*set.input_buffers[b++], t);
+      ++i;
+    }
+  }
+
   void ensure_workspace(const CallSet& set) {
     if (m_workspace_ready) return;
     m_workspace_ready = true;
@@ -221,7 +238,9 @@ class Runner {
     const std::int32_t rc = call(set);
     if (rc != 0) throw CandidateFailure{"runtime_error", "entry point returned error code " + std::to_string(rc)};
     m_backend.sync_stream();
-    m_backend.check_errors();
+    // The first snapshot is taken before anything waits for the whole device (check_errors
+    // synchronizes it): only then can work left running on another stream show up as a change.
+    // A fault fails the download itself, and is reported like any other.
     TensorMap outputs = download_outputs();
     m_backend.sync_all();
     m_backend.check_errors();
@@ -288,10 +307,18 @@ class Runner {
     write_safetensors(m_job.out_dir / "timing_last.safetensors", list);
     Json timing_last = {{"label", "timing_last"}, {"seed", sets[last].seed},
                         {"outputs", (m_job.out_dir / "timing_last.safetensors").string()}};
-    sets.clear();  // new inputs get new buffers
-    const CallSet post = make_set(m_job.post_check_seed);
-    Json post_check = checked_call(post, "post_check");
-    return {{"timing", trials}, {"timing_last", timing_last}, {"post_check", post_check}};
+    // Two checked calls on the buffers of the last timed set. First its same inputs again, with
+    // poisoned outputs: a candidate that skips work on inputs it has seen, leaving an earlier
+    // call's outputs in place, fails here whichever set the timing loop ended on (timing_last
+    // alone misses it when the loop ends on the set computed last). Then new values in those same
+    // buffers: a candidate that caches outputs by address or by shape replays stale ones (new
+    // buffers would only catch that when the allocator happens to hand back an old address).
+    // Both calls also verify that the timed calls left that set's inputs intact.
+    CallSet& reused = sets[last];
+    Json post_repeat = checked_call(reused, "post_repeat");
+    refill(reused, m_job.post_check_seed);
+    Json post_check = checked_call(reused, "post_check");
+    return {{"timing", trials}, {"timing_last", timing_last}, {"post_repeat", post_repeat}, {"post_check", post_check}};
   }
 
   Json environment() { return m_backend.environment(); }
