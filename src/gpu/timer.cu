@@ -1,5 +1,7 @@
 #include "gpu/timer.h"
 
+#include "core/stats.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -280,21 +282,14 @@ void L2Flusher::flush(cudaStream_t stream) const {
 }
 
 GpuTimingResult summarize_calls(std::vector<double> per_call_us) {
+  const TimingStats t = summarize_times(std::move(per_call_us), "");
   GpuTimingResult r;
-  r.per_call_us = std::move(per_call_us);
-  if (r.per_call_us.empty()) return r;
-  std::vector<double> sorted = r.per_call_us;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  r.median_us = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  r.min_us = sorted.front();
-  r.max_us = sorted.back();
-  r.mean_us = std::accumulate(sorted.begin(), sorted.end(), 0.0) / static_cast<double>(n);
-  if (n > 1) {
-    double sq = 0;
-    for (double v : sorted) sq += (v - r.mean_us) * (v - r.mean_us);
-    r.stddev_us = std::sqrt(sq / static_cast<double>(n - 1));
-  }
+  r.per_call_us = t.per_call_us;
+  r.median_us = t.median_us;
+  r.mean_us = t.mean_us;
+  r.min_us = t.min_us;
+  r.max_us = t.max_us;
+  r.stddev_us = t.stddev_us;
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/stats.h"
 #include "core/tensor.h"
 #include "trace/json_fields.h"
 
@@ -16,12 +17,6 @@ struct TimingConfig {
   int iterations = 50;
   bool cold_cache = true;    // flush L2 (cuda) or the last-level cache (cpu) before each call
   std::string method = "cupti";  // cuda: cupti | events | graph; cpu: wall
-};
-
-struct TimingStats {
-  std::vector<double> per_call_us;
-  double median_us = 0, mean_us = 0, min_us = 0, max_us = 0, stddev_us = 0;
-  std::string method;  // what actually measured, with the reason for any fallback
 };
 
 // Memory that belongs to a backend (device or host); moves only.
@@ -55,7 +50,5 @@ std::unique_ptr<Backend> make_cpu_backend();
 // Throws Error when kforge was built without CUDA or no device is present.
 std::unique_ptr<Backend> make_cuda_backend();
 bool cuda_backend_available();
-
-TimingStats summarize_times(std::vector<double> per_call_us, std::string method);
 
 }  // namespace kforge

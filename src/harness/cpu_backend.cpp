@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -77,24 +76,5 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
-
-TimingStats summarize_times(std::vector<double> us, std::string method) {
-  TimingStats s;
-  s.method = std::move(method);
-  s.per_call_us = us;
-  if (us.empty()) return s;
-  std::sort(us.begin(), us.end());
-  const std::size_t n = us.size();
-  s.median_us = n % 2 ? us[n / 2] : 0.5 * (us[n / 2 - 1] + us[n / 2]);
-  s.min_us = us.front();
-  s.max_us = us.back();
-  double sum = 0;
-  for (double v : us) sum += v;
-  s.mean_us = sum / static_cast<double>(n);
-  double var = 0;
-  for (double v : us) var += (v - s.mean_us) * (v - s.mean_us);
-  s.stddev_us = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0;
-  return s;
-}
 
 }  // namespace kforge

@@ -35,7 +35,7 @@ TimingStats time_on_gpu(const std::function<void(cudaStream_t)>& call, cudaStrea
   g.cold_l2 = cfg.cold_cache;
   g.method = gpu_method(cfg.method);
   const GpuTimingResult r = time_gpu_calls(call, stream, g);
-  return summarize_times(r.per_call_us, r.method);
+  return {r.per_call_us, r.median_us, r.mean_us, r.min_us, r.max_us, r.stddev_us, r.method};
 }
 
 class CudaBackend final : public Backend {
