@@ -1,4 +1,5 @@
 // The hidden `worker` verb: the child process in which candidate code runs (see harness/worker.h).
+#include <filesystem>
 #include <fstream>
 
 #include "cli/commands.h"
@@ -14,7 +15,10 @@ void add_worker_command(CLI::App& app) {
   cmd->callback([job_file] {
     std::ifstream in(*job_file);
     if (!in) throw Error("cannot open job file", "a job.json written by kforge eval").at_file(*job_file);
-    const int rc = run_worker(worker_job_from_json(Json::parse(in)));
+    const WorkerJob job = worker_job_from_json(Json::parse(in));
+    // The candidate runs in this process: leave it no schedule to read.
+    std::filesystem::remove(*job_file);
+    const int rc = run_worker(job);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

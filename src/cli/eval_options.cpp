@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <random>
 
 #include "core/atomic_file.h"
 #include "trace/axes.h"
@@ -20,7 +21,9 @@ EvalConfig EvalCliOptions::to_config() const {
   c.timing_trials = timing_trials;
   c.timeout_seconds = timeout;
   c.reference = reference;
-  c.seed = seed;
+  // A fresh base seed per run keeps candidates from meeting inputs (or outputs left by other
+  // runs) they have seen before; --seed reproduces a run exactly.
+  c.seed = seed != 0 ? seed : std::random_device{}() | 1u;
   c.cpu_gflop_budget = cpu_gflop_budget;
   c.keep_work_dirs = keep_work;
   c.build.cuda_arch = arch;
@@ -49,7 +52,7 @@ void add_eval_cli_options(CLI::App& cmd, EvalCliOptions& o) {
   cmd.add_option("--timeout", o.timeout, "Seconds per worker phase before TIMEOUT (default 300)");
   cmd.add_option("--reference", o.reference, "Reference outputs: auto (gpu for cuda solutions), cpu, gpu")
       ->check(CLI::IsMember({"auto", "cpu", "gpu"}));
-  cmd.add_option("--seed", o.seed, "First input seed; trial i uses seed+i (default 1)");
+  cmd.add_option("--seed", o.seed, "First input seed; trial i uses seed+i (default: random, recorded in the traces)");
   cmd.add_option("--atol", o.atol, "Override the definition's absolute tolerance");
   cmd.add_option("--rtol", o.rtol, "Override the definition's relative tolerance");
   cmd.add_option("--required-matched-ratio", o.matched_ratio, "Override the fraction of elements that must match");

@@ -92,6 +92,7 @@ GpuTimingResult time_with_events(const std::function<void(cudaStream_t)>& call, 
     KFORGE_CUDA_CHECK(cudaEventRecord(end.get(), stream));
     KFORGE_CUDA_CHECK(cudaDeviceSynchronize());
     per_call.push_back(elapsed_us(start, end));
+    if (cfg.after_timed_call) cfg.after_timed_call(i);
   }
   GpuTimingResult r = summarize_calls(std::move(per_call));
   r.method = std::move(method);
@@ -126,6 +127,7 @@ GpuTimingResult time_with_cupti(CuptiTracer& tracer, const std::function<void(cu
       call(stream);
     }
     KFORGE_CUDA_CHECK(cudaDeviceSynchronize());
+    if (cfg.after_timed_call) cfg.after_timed_call(i);
   }
   const std::map<std::uint64_t, std::vector<GpuActivity>> by_call = tracer.collect();
 

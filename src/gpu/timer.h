@@ -45,6 +45,9 @@ struct GpuTimingConfig {
   // choose kernels per call.
   bool check_kernel_names = true;
   int graph_calls = 20;  // kGraph: calls captured back to back in the graph
+  // kCupti, kEvents: runs after timed call i has completed (device synchronized), outside the
+  // measured span; the evaluator checks an unpredictable timed call's outputs here.
+  std::function<void(int)> after_timed_call;
 };
 
 struct GpuTimingResult {

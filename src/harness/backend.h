@@ -17,6 +17,8 @@ struct TimingConfig {
   int iterations = 50;
   bool cold_cache = true;    // flush L2 (cuda) or the last-level cache (cpu) before each call
   std::string method = "cupti";  // cuda: cupti | events | graph; cpu: wall
+  // Runs after timed call i completed, outside the measured time (not in graph mode).
+  std::function<void(int)> after_timed_call;
 };
 
 // Memory that belongs to a backend (device or host); moves only.

@@ -59,6 +59,7 @@ class CpuBackend final : public Backend {
       const auto t0 = std::chrono::steady_clock::now();
       call();
       us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+      if (cfg.after_timed_call) cfg.after_timed_call(i);
     }
     return summarize_times(std::move(us), "wall (steady_clock)");
   }

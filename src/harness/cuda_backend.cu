@@ -34,6 +34,7 @@ TimingStats time_on_gpu(const std::function<void(cudaStream_t)>& call, cudaStrea
   g.iterations = cfg.iterations;
   g.cold_l2 = cfg.cold_cache;
   g.method = gpu_method(cfg.method);
+  g.after_timed_call = cfg.after_timed_call;
   const GpuTimingResult r = time_gpu_calls(call, stream, g);
   return {r.per_call_us, r.median_us, r.mean_us, r.min_us, r.max_us, r.stddev_us, r.method};
 }

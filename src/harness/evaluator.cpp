@@ -262,15 +262,20 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
       return r;
     }
   }
-  // Phase 2: timing on rotating inputs, then the last timed call and a fresh call are checked.
+  // Phase 2: timing on rotating inputs; then a randomly chosen timed call per trial, the last
+  // timed call, a fresh call and two checked calls after the loop are compared.
   PhaseOutcome p2 = run_phase("performance", timing_seeds);
   if (p2.failure) {
     finish_failure(*p2.failure, "after the correctness trials passed: " + p2.message, p2.log);
     return r;
   }
-  for (const char* key : {"timing_last", "post_repeat", "post_check"}) {
-    if (auto bad = check(p2.result.at(key))) {
-      finish_failure(bad->status, std::string("the ") + key + " call failed although the correctness trials passed",
+  std::vector<Json> after_timing{p2.result.at("timing_last"), p2.result.at("timing_fresh")};
+  for (const auto& rec : p2.result.value("timing_random", Json::array())) after_timing.push_back(rec);
+  for (const char* key : {"post_repeat", "post_check"}) after_timing.push_back(p2.result.at(key));
+  for (const auto& rec : after_timing) {
+    if (auto bad = check(rec)) {
+      finish_failure(bad->status,
+                     "the " + rec.at("label").get<std::string>() + " call failed although the correctness trials passed",
                      p2.log);
       return r;
     }

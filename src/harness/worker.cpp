@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <random>
 
 #include "core/atomic_file.h"
 #include "core/safetensors.h"
@@ -150,11 +151,17 @@ class Runner {
     if (!w) throw Error("workload '" + job.workload + "' not in dataset");
     m_workload = &w->value.workload;
     m_axes = resolve_axes(*m_def, *m_workload);
+    m_output_buffers = alloc_outputs();
+    m_solution = load_solution(job.library, job.entry);
+  }
+
+  std::vector<std::unique_ptr<BackendBuffer>> alloc_outputs() {
+    std::vector<std::unique_ptr<BackendBuffer>> buffers;
     for (const auto& [name, spec] : m_def->outputs) {
       const Shape shape = resolve_shape(spec, m_axes);
-      m_output_buffers.push_back(m_backend.alloc(static_cast<std::size_t>(shape_numel(shape)) * dtype_size(spec.dtype)));
+      buffers.push_back(m_backend.alloc(static_cast<std::size_t>(shape_numel(shape)) * dtype_size(spec.dtype)));
     }
-    m_solution = load_solution(job.library, job.entry);
+    return buffers;
   }
 
   CallSet make_set(std::uint64_t seed) {
@@ -215,18 +222,29 @@ class Runner {
                             m_workspace ? m_workspace->bytes() : 0, m_backend.stream());
   }
 
-  void poison_outputs() {
+  void poison_outputs() { poison(m_output_buffers); }
+  void poison(const std::vector<std::unique_ptr<BackendBuffer>>& buffers) {
     std::size_t i = 0;
-    for (const auto& [name, spec] : m_def->outputs) m_backend.fill(*m_output_buffers[i++], poison_byte(spec.dtype));
+    for (const auto& [name, spec] : m_def->outputs) m_backend.fill(*buffers[i++], poison_byte(spec.dtype));
   }
 
-  TensorMap download_outputs() {
+  TensorMap download_outputs() { return download(m_output_buffers); }
+  TensorMap download(const std::vector<std::unique_ptr<BackendBuffer>>& buffers) {
     TensorMap out;
     std::size_t i = 0;
     for (const auto& [name, spec] : m_def->outputs) {
-      out.emplace(name, m_backend.download(*m_output_buffers[i++], spec.dtype, resolve_shape(spec, m_axes)));
+      out.emplace(name, m_backend.download(*buffers[i++], spec.dtype, resolve_shape(spec, m_axes)));
     }
     return out;
+  }
+
+  // Writes `outputs` to out_dir/<label>.safetensors and returns the record the parent checks.
+  Json record(const TensorMap& outputs, const std::string& label, std::uint64_t seed) {
+    std::vector<std::pair<std::string, const Tensor*>> list;
+    for (const auto& [name, spec] : m_def->outputs) list.emplace_back(name, &outputs.at(name));
+    const fs::path file = m_job.out_dir / (label + ".safetensors");
+    write_safetensors(file, list);
+    return {{"label", label}, {"seed", seed}, {"outputs", file.string()}};
   }
 
   // A checked call: poisoned outputs, return code, stream-ordering and input-integrity checks.
@@ -259,11 +277,7 @@ class Runner {
         throw CandidateFailure{"runtime_error", "input '" + name + "' was modified by the call (inputs are read-only)"};
       }
     }
-    std::vector<std::pair<std::string, const Tensor*>> list;
-    for (const auto& [name, spec] : m_def->outputs) list.emplace_back(name, &outputs.at(name));
-    const fs::path file = m_job.out_dir / (label + ".safetensors");
-    write_safetensors(file, list);
-    return {{"label", label}, {"seed", set.seed}, {"outputs", file.string()}};
+    return record(outputs, label, set.seed);
   }
 
   Json run_correctness() {
@@ -279,6 +293,12 @@ class Runner {
     std::vector<CallSet> sets;
     for (auto seed : m_job.seeds) sets.push_back(make_set(seed));
     if (sets.empty()) throw Error("performance job without timing seeds");
+    // Inputs no timed call sees, with poisoned outputs of their own, for the call that follows
+    // the timing loop (timing_fresh below); prepared now so that nothing delays that call.
+    CallSet fresh = make_set(m_job.post_check_seed);
+    const auto fresh_buffers = alloc_outputs();
+    for (std::size_t i = 0; i < fresh_buffers.size(); ++i) fresh.outputs[i].data = fresh_buffers[i]->data();
+    poison(fresh_buffers);
     ensure_workspace(sets.front());
     Json trials = Json::array();
     std::size_t next = 0;
@@ -289,24 +309,46 @@ class Runner {
       last = next++ % sets.size();
       if (const std::int32_t rc = call(sets[last]); rc != 0 && bad_rc.empty()) bad_rc = std::to_string(rc);
     };
+    // One timed call per trial, drawn from the OS's entropy (nothing the candidate can read in
+    // the job or derive from seeds), has its outputs checked: a candidate that knows the
+    // schedule and computes only the calls it expects to be checked is caught here.
+    std::random_device entropy;
+    Json timing_random = Json::array();
     std::vector<double> medians;
     for (int t = 0; t < m_job.timing_trials; ++t) {
-      const TimingStats s = m_backend.time_calls(timed, m_job.timing);
+      TimingConfig cfg = m_job.timing;
+      // Never the last timed call: timing_last checks it, and the check's delay must not fall
+      // between the loop and timing_fresh, which relies on following the loop at once.
+      if (cfg.iterations >= 2) {
+        const int checked = static_cast<int>(entropy() % static_cast<unsigned>(cfg.iterations - 1));
+        cfg.after_timed_call = [&, t, checked](int i) {
+          if (i == checked) {
+            timing_random.push_back(record(download_outputs(), "timing_random_" + std::to_string(t), sets[last].seed));
+          }
+        };
+      }
+      const TimingStats s = m_backend.time_calls(timed, cfg);
       m_backend.check_errors();
       if (!bad_rc.empty()) throw CandidateFailure{"runtime_error", "entry point returned error code " + bad_rc + " while timed"};
       medians.push_back(s.median_us);
       trials.push_back({{"median_us", s.median_us}, {"mean_us", s.mean_us}, {"min_us", s.min_us}, {"max_us", s.max_us},
                         {"stddev_us", s.stddev_us}, {"method", s.method}, {"per_call_us", s.per_call_us}});
     }
+    // One more bare call the moment the loop returns, issued like a timed call (no poison or
+    // synchronization before it) on inputs no earlier call saw, into poisoned outputs of its own.
+    // A candidate that guesses which calls are timed (by their count, by the time between them)
+    // and skips those leaves poison here; timing_last alone catches it only when the loop does
+    // not end on the input set the candidate last computed.
+    const std::int32_t fresh_rc = call(fresh);
     m_backend.sync_all();
+    m_backend.check_errors();
+    if (fresh_rc != 0) {
+      throw CandidateFailure{"runtime_error", "entry point returned error code " + std::to_string(fresh_rc)};
+    }
     // The last timed call's outputs must be right for the set it used: catches work skipped
     // only while timed.
-    const TensorMap last_outputs = download_outputs();
-    std::vector<std::pair<std::string, const Tensor*>> list;
-    for (const auto& [name, spec] : m_def->outputs) list.emplace_back(name, &last_outputs.at(name));
-    write_safetensors(m_job.out_dir / "timing_last.safetensors", list);
-    Json timing_last = {{"label", "timing_last"}, {"seed", sets[last].seed},
-                        {"outputs", (m_job.out_dir / "timing_last.safetensors").string()}};
+    Json timing_last = record(download_outputs(), "timing_last", sets[last].seed);
+    Json timing_fresh = record(download(fresh_buffers), "timing_fresh", fresh.seed);
     // Two checked calls on the buffers of the last timed set. First its same inputs again, with
     // poisoned outputs: a candidate that skips work on inputs it has seen, leaving an earlier
     // call's outputs in place, fails here whichever set the timing loop ended on (timing_last
@@ -318,7 +360,8 @@ class Runner {
     Json post_repeat = checked_call(reused, "post_repeat");
     refill(reused, m_job.post_check_seed);
     Json post_check = checked_call(reused, "post_check");
-    return {{"timing", trials}, {"timing_last", timing_last}, {"post_repeat", post_repeat}, {"post_check", post_check}};
+    return {{"timing", trials},          {"timing_last", timing_last},   {"timing_fresh", timing_fresh},
+            {"timing_random", timing_random}, {"post_repeat", post_repeat}, {"post_check", post_check}};
   }
 
   Json environment() { return m_backend.environment(); }
