@@ -53,8 +53,11 @@ step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests
   --gtest_filter='GpuRef*:-*Full*:*Contest*:*Long*'
 grep -E "ERROR SUMMARY" "$LOG/memcheck.log" | tail -1
 
-# Bench every solution (GPU references as the baseline and as the correctness reference).
-step bench "$build/kforge" bench tests/solutions solutions -o "$LOG/bench" --markdown "$OUT/bench.md" $bench_args
+# Bench every solution (GPU references as the baseline and as the correctness reference), plus
+# the exploit suite's correct GPU control (staged with its shared header, as its tests do).
+stage=$(mktemp -d)
+mkdir -p "$stage/control_gpu" && cp tests/exploits/control_gpu/* tests/exploits/common/* "$stage/control_gpu/"
+step bench "$build/kforge" bench tests/solutions solutions "$stage" -o "$LOG/bench" --markdown "$OUT/bench.md" $bench_args
 tail -30 "$LOG/bench.log"
 tar czf "$OUT/device-logs.tgz" -C "$OUT" logs && rm -rf "$LOG"
 printf '%s\n' "== summary ($(date -u +%FT%TZ))" "${summary[@]}"
