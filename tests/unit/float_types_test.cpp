@@ -131,18 +131,18 @@ std::string hex(std::uint64_t v) {
 
 TEST(CastsExhaustive, DecodeMatchesTorch) {
   const auto d = digests()["decode"];
-  EXPECT_EQ(hex(decode_digest(16, [](std::uint32_t c) { return bf16_to_float({static_cast<std::uint16_t>(c)}); })), d["bfloat16"]);
-  EXPECT_EQ(hex(decode_digest(16, [](std::uint32_t c) { return fp16_to_float({static_cast<std::uint16_t>(c)}); })), d["float16"]);
-  EXPECT_EQ(hex(decode_digest(8, [](std::uint32_t c) { return fp8e4m3_to_float({static_cast<std::uint8_t>(c)}); })), d["float8_e4m3fn"]);
-  EXPECT_EQ(hex(decode_digest(8, [](std::uint32_t c) { return fp8e5m2_to_float({static_cast<std::uint8_t>(c)}); })), d["float8_e5m2"]);
+  EXPECT_EQ(hex(decode_digest(16, [](std::uint32_t c) { return bf16_to_float({static_cast<std::uint16_t>(c)}); })), d["bfloat16"].get<std::string>());
+  EXPECT_EQ(hex(decode_digest(16, [](std::uint32_t c) { return fp16_to_float({static_cast<std::uint16_t>(c)}); })), d["float16"].get<std::string>());
+  EXPECT_EQ(hex(decode_digest(8, [](std::uint32_t c) { return fp8e4m3_to_float({static_cast<std::uint8_t>(c)}); })), d["float8_e4m3fn"].get<std::string>());
+  EXPECT_EQ(hex(decode_digest(8, [](std::uint32_t c) { return fp8e5m2_to_float({static_cast<std::uint8_t>(c)}); })), d["float8_e5m2"].get<std::string>());
 }
 
 TEST(CastsExhaustive, EncodeEveryFloat32MatchesTorch) {
   const auto d = digests()["encode"];
-  EXPECT_EQ(hex(encode_digest([](float f) { return std::isnan(f) ? 0 : float_to_bf16(f).bits; })), d["bfloat16"]);
-  EXPECT_EQ(hex(encode_digest([](float f) { return std::isnan(f) ? 0 : float_to_fp16(f).bits; })), d["float16"]);
-  EXPECT_EQ(hex(encode_digest([](float f) { return float_to_fp8e4m3(f).bits; })), d["float8_e4m3fn"]);
-  EXPECT_EQ(hex(encode_digest([](float f) { return float_to_fp8e5m2(f).bits; })), d["float8_e5m2"]);
+  EXPECT_EQ(hex(encode_digest([](float f) { return std::isnan(f) ? 0 : float_to_bf16(f).bits; })), d["bfloat16"].get<std::string>());
+  EXPECT_EQ(hex(encode_digest([](float f) { return std::isnan(f) ? 0 : float_to_fp16(f).bits; })), d["float16"].get<std::string>());
+  EXPECT_EQ(hex(encode_digest([](float f) { return float_to_fp8e4m3(f).bits; })), d["float8_e4m3fn"].get<std::string>());
+  EXPECT_EQ(hex(encode_digest([](float f) { return float_to_fp8e5m2(f).bits; })), d["float8_e5m2"].get<std::string>());
 }
 
 }  // namespace

@@ -53,11 +53,16 @@ step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests
   --gtest_filter='GpuRef*:-*Full*:*Contest*:*Long*'
 grep -E "ERROR SUMMARY" "$LOG/memcheck.log" | tail -1
 
-# Bench every solution (GPU references as the baseline and as the correctness reference), plus
-# the exploit suite's correct GPU control (staged with its shared header, as its tests do).
+# Bench the GPU solutions (GPU references as the baseline and as the correctness reference): those
+# under solutions/ plus the exploit suite's correct GPU control (staged with its shared header, as
+# its tests do). The CPU test solutions are left out: timing them is the CI's job, not the GPU's.
 stage=$(mktemp -d)
 mkdir -p "$stage/control_gpu" && cp tests/exploits/control_gpu/* tests/exploits/common/* "$stage/control_gpu/"
-step bench "$build/kforge" bench tests/solutions solutions "$stage" -o "$LOG/bench" --markdown "$OUT/bench.md" $bench_args
+step bench "$build/kforge" bench solutions "$stage" -o "$LOG/bench" --markdown "$OUT/bench.md" $bench_args
 tail -30 "$LOG/bench.log"
+# The definition's own PyTorch reference on a few workloads: agreement and speedup over it (each
+# call starts Python and imports torch, so not on every workload).
+step torch_ref "$build/kforge" eval -s "$stage/control_gpu" -w 0,20,47 --torch-reference -o "$LOG/torch_ref"
+tail -6 "$LOG/torch_ref.log"
 tar czf "$OUT/device-logs.tgz" -C "$OUT" logs && rm -rf "$LOG"
 printf '%s\n' "== summary ($(date -u +%FT%TZ))" "${summary[@]}"
