@@ -128,7 +128,7 @@ Json to_json(const Leaderboard& b) {
 namespace {
 
 std::vector<std::string> summary_header(const DefinitionBoard& d) {
-  return {"SOLUTION", "PASSED", "x REFERENCE", "x " + d.baseline, "WIN RATE", "SCORE"};
+  return {"SOLUTION", "PASSED", "x REFERENCE", "x BASELINE (" + d.baseline + ")", "WIN RATE", "SCORE"};
 }
 
 std::vector<std::string> summary_row(const SolutionScore& s) {

@@ -8,7 +8,9 @@ differing code anywhere changes the digest. NaN inputs count as code 0 for bfloa
 whose NaN payloads torch does not fix (they differ between its scalar, vector and CUDA casts).
 The C++ test recomputes the digests with kforge's casts.
 
-Usage: python3 tools/casts/make_cast_digests.py > tests/data/cast_digests.json   (needs torch)
+Usage: python3 tools/casts/make_cast_digests.py > tests/data/cast_digests.json
+Needs torch 2.12 (the contest's version): float8_e4m3fn overflow turned from NaN into saturation
+in later versions (2.15 saturates), so other versions give other digests.
 """
 import json
 import sys
