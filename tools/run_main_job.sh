@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled dataset: install dependencies, build, then validate every
-# definition and workload, list them, and run the CPU reference oracle and the roofline on one
-# workload of each operator. Works without a GPU.
+# definition and workload, list them, run the CPU reference oracle and the roofline on one
+# workload of each operator, and evaluate and rank the bundled solutions (on the CPU backend
+# without a GPU; the output says which backend ran).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -23,4 +24,7 @@ for def in "${!workload[@]}"; do
 done
 $kf roofline --json > "$out/roofline.json"
 $kf roofline -d gdn_decode_qk4_v8_d128_k_last
+# Evaluate and rank: every solution under tests/solutions (and solutions/, when present), with
+# a short timing schedule so the job stays quick on a laptop.
+$kf bench tests/solutions --warmup 2 --iterations 10 -o "$out/bench" --markdown "$out/bench.md"
 echo "main job done: outputs under $out/"

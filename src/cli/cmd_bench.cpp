@@ -65,15 +65,9 @@ void run_bench(const BenchOptions& o) {
       print_out(fmt::format("== {} ({}, {} backend): {} workloads of {}\n", sd.solution.name, sd.solution.spec.language,
                             evaluator.backend_for(sd.solution), workloads.size(), ld->value.name));
     }
-    std::size_t done = 0;
-    evaluator.evaluate(sd, workloads, [&](const WorkloadResult& r) {
-      ++done;
-      if (!r.skipped) {
-        append_traces(file, {r.trace});
-        traces.push_back(r.trace);
-      }
-      if (!o.json) print_out(fmt::format("[{:>3}/{}] {}\n", done, workloads.size(), result_line(ld->value, r)));
-    });
+    for (const auto& r : evaluate_with_progress(evaluator, sd, ld->value, workloads, file, o.json)) {
+      if (!r.skipped) traces.push_back(r.trace);
+    }
   }
   const Leaderboard board = build_leaderboard(ds, traces, o.baseline);
   write_file_atomic(run_dir / "leaderboard.json", to_json(board).dump(2) + "\n");

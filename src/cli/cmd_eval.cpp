@@ -48,14 +48,7 @@ void run_eval(const EvalOptions& o) {
                           sd.solution.spec.language, evaluator.backend_for(sd.solution), workloads.size(), def.name,
                           traces.string()));
   }
-  std::size_t done = 0;
-  std::vector<WorkloadResult> results;
-  evaluator.evaluate(sd, workloads, [&](const WorkloadResult& r) {
-    ++done;
-    results.push_back(r);
-    if (!r.skipped) append_traces(traces, {r.trace});
-    if (!o.json) print_out(fmt::format("[{:>3}/{}] {}\n", done, workloads.size(), result_line(def, r)));
-  });
+  const auto results = evaluate_with_progress(evaluator, sd, def, workloads, traces, o.json);
   const Json summary = summarize_run(def, sd.solution, results);
   write_run_summary(run_dir, summary);
   if (o.json) {

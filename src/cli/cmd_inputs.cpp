@@ -20,9 +20,7 @@ void run_inputs(const InputsOptions& o) {
   const Definition& def = pick_definition(ds, o.definition);
   const auto& w = pick_workload(ds, def, o.workload);
   const auto inputs = synthesize_inputs(def, w.value.workload, &ds, o.seed);
-  const std::string out = o.out.empty() ? fmt::format("{}_{}_seed{}.inputs.safetensors", def.name,
-                                                      w.value.workload.uuid.substr(0, 8), o.seed)
-                                        : o.out;
+  const std::string out = o.out.empty() ? default_tensor_file(def, w.value.workload, o.seed, "inputs") : o.out;
   Json prov = Json::object();
   for (const auto& [n, p] : inputs.provenance) prov[n] = p;
   Json axes(inputs.axes);

@@ -50,9 +50,7 @@ void run_reference(const ReferenceOptions& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   meta["oracle_seconds"] = seconds;
 
-  const std::string out = o.out.empty() ? fmt::format("{}_{}_seed{}.reference.safetensors", def.name,
-                                                      w.value.workload.uuid.substr(0, 8), o.seed)
-                                        : o.out;
+  const std::string out = o.out.empty() ? default_tensor_file(def, w.value.workload, o.seed, "reference") : o.out;
   std::vector<std::string> order;
   for (const auto& [n, s] : def.outputs) order.push_back(n);
   save_tensors(out, outputs, order, meta);

@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -50,6 +52,10 @@ const Located<Trace>& pick_workload(const Dataset& ds, const Definition& def, co
                     " (see kforge list --definition " + def.name + ")");
   }
   return *found;
+}
+
+std::string default_tensor_file(const Definition& def, const Workload& w, std::uint64_t seed, std::string_view kind) {
+  return fmt::format("{}_{}_seed{}.{}.safetensors", def.name, w.uuid.substr(0, 8), seed, kind);
 }
 
 void print_out(const std::string& text) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "trace/dataset.h"
 
@@ -19,6 +21,8 @@ Dataset open_dataset(const std::string& dir);
 const Definition& pick_definition(const Dataset& ds, const std::string& name);
 // By uuid, uuid prefix (unique), or 0-based index within the definition's workloads.
 const Located<Trace>& pick_workload(const Dataset& ds, const Definition& def, const std::string& which);
+// "<definition>_<uuid8>_seed<N>.<kind>.safetensors", the default file of `inputs` and `reference`.
+std::string default_tensor_file(const Definition& def, const Workload& w, std::uint64_t seed, std::string_view kind);
 
 // Prints to stdout (JSON or text, as chosen by the caller) in one write.
 void print_out(const std::string& text);

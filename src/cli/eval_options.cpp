@@ -5,6 +5,7 @@
 #include <ctime>
 #include <random>
 
+#include "cli/common.h"
 #include "core/atomic_file.h"
 #include "trace/axes.h"
 
@@ -94,6 +95,18 @@ std::string result_line(const Definition& def, const WorkloadResult& r) {
   for (std::size_t i = 0; i < e.log.size() && e.log[i] != '\n'; ++i) first += e.log[i];
   if (first.size() > 160) first = first.substr(0, 157) + "...";
   return head + "  " + std::string(status_name(e.status)) + "  " + first;
+}
+
+std::vector<WorkloadResult> evaluate_with_progress(Evaluator& evaluator, const SolutionDir& solution,
+                                                   const Definition& def,
+                                                   const std::vector<const Located<Trace>*>& workloads,
+                                                   const fs::path& traces, bool quiet) {
+  std::size_t done = 0;
+  return evaluator.evaluate(solution, workloads, [&](const WorkloadResult& r) {
+    ++done;
+    if (!r.skipped) append_traces(traces, {r.trace});
+    if (!quiet) print_out(fmt::format("[{:>3}/{}] {}\n", done, workloads.size(), result_line(def, r)));
+  });
 }
 
 Json summarize_run(const Definition& def, const Solution& s, const std::vector<WorkloadResult>& results) {

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "harness/evaluator.h"
 
@@ -29,6 +31,12 @@ std::filesystem::path default_run_dir(const std::string& label);
 std::filesystem::path trace_file(const std::filesystem::path& run_dir, const Solution& s, const Definition& def);
 // "3daa0974 batch_size=1  PASSED  12.34 us  ref 1.2e+03 us  x97.3" or the failure and its first log line.
 std::string result_line(const Definition& def, const WorkloadResult& r);
+// Evaluates the solution on the workloads of `def`, appending each evaluated workload's trace to
+// `traces` as it comes and, unless `quiet`, printing "[  3/54] <result line>"; returns the results.
+std::vector<WorkloadResult> evaluate_with_progress(Evaluator& evaluator, const SolutionDir& solution,
+                                                   const Definition& def,
+                                                   const std::vector<const Located<Trace>*>& workloads,
+                                                   const std::filesystem::path& traces, bool quiet);
 Json summarize_run(const Definition& def, const Solution& s, const std::vector<WorkloadResult>& results);
 void write_run_summary(const std::filesystem::path& run_dir, const Json& summary);
 

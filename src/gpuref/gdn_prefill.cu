@@ -5,9 +5,8 @@
 // Not validated on the device (the oracle throws instead): cu_seqlens entries are clamped into
 // [0, total_seq_len] and a segment that ends before it starts counts as empty, so bad offsets
 // give wrong numbers but no out-of-bounds access.
-#include <cmath>
-
 #include "gpuref/device_math.cuh"
+#include "gpuref/gdn_args.cuh"
 #include "gpuref/gpuref_ops.h"
 
 namespace kforge::gpuref {
@@ -15,21 +14,10 @@ namespace {
 
 constexpr int kThreads = 256;  // eight warps; each takes every eighth state row
 
-struct PrefillArgs {
-  const Bf16* q;              // [total, num_q_heads, d]
-  const Bf16* k;              // [total, num_k_heads, d]
-  const Bf16* v;              // [total, num_v_heads, d]
-  const float* state;         // [num_seqs, num_v_heads, d, d] or nullptr (zeros)
-  const float* a_log;         // [num_v_heads]
-  const Bf16* a;              // [total, num_v_heads]
-  const float* dt_bias;       // [num_v_heads]
-  const Bf16* b;              // [total, num_v_heads]
-  const std::int64_t* cu;     // [num_seqs + 1]
+// Tokens are [total], states [num_seqs]; `out` rows outside every segment are zeroed beforehand.
+struct PrefillArgs : GdnArgs {
+  const std::int64_t* cu;  // [num_seqs + 1]
   std::int64_t total;
-  float scale;
-  int num_q_heads, num_k_heads, num_v_heads, d;
-  Bf16* out;                  // [total, num_v_heads, d]; rows outside every segment zeroed beforehand
-  float* new_state;           // [num_seqs, num_v_heads, d, d]
 };
 
 // Block (n, h) = (blockIdx.x, blockIdx.y). Dynamic shared memory: the d x d state, then q, k
@@ -81,35 +69,12 @@ void gdn_prefill(const Axes& axes, const DeviceTensorMap& in, const TensorMap& s
   constexpr std::string_view kOp = "gdn_prefill";
   const std::int64_t total = axis(axes, kOp, "total_seq_len"), num_seqs = axis(axes, kOp, "num_seqs");
   const std::int64_t len_cu = axis(axes, kOp, "len_cu_seqlens");
-  const std::int64_t hq = axis(axes, kOp, "num_q_heads"), hk = axis(axes, kOp, "num_k_heads");
-  const std::int64_t hv = axis(axes, kOp, "num_v_heads"), d = axis(axes, kOp, "head_size");
   require(len_cu == num_seqs + 1,
           "gdn_prefill: len_cu_seqlens is " + std::to_string(len_cu) + " with num_seqs " + std::to_string(num_seqs),
           "len_cu_seqlens == num_seqs + 1");
-  require(hq > 0 && hk > 0 && hv > 0 && hv % hq == 0 && hv % hk == 0 && d > 0,
-          "gdn_prefill: heads q=" + std::to_string(hq) + " k=" + std::to_string(hk) + " v=" + std::to_string(hv) +
-              ", head_size " + std::to_string(d),
-          "positive sizes, num_q_heads and num_k_heads dividing num_v_heads");
-
-  PrefillArgs p{};
-  p.q = input<Bf16>(in, kOp, "q", DType::kBFloat16, {total, hq, d});
-  p.k = input<Bf16>(in, kOp, "k", DType::kBFloat16, {total, hk, d});
-  p.v = input<Bf16>(in, kOp, "v", DType::kBFloat16, {total, hv, d});
-  p.state = input<float>(in, kOp, "state", DType::kFloat32, {num_seqs, hv, d, d}, /*optional=*/true);
-  p.a_log = input<float>(in, kOp, "A_log", DType::kFloat32, {hv});
-  p.a = input<Bf16>(in, kOp, "a", DType::kBFloat16, {total, hv});
-  p.dt_bias = input<float>(in, kOp, "dt_bias", DType::kFloat32, {hv});
-  p.b = input<Bf16>(in, kOp, "b", DType::kBFloat16, {total, hv});
-  p.cu = input<std::int64_t>(in, kOp, "cu_seqlens", DType::kInt64, {len_cu});
-  const auto scale = static_cast<float>(scalar(scalars, kOp, "scale", DType::kFloat32));
-  p.scale = scale == 0.0f ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))) : scale;
-  p.total = total;
-  p.num_q_heads = static_cast<int>(hq);
-  p.num_k_heads = static_cast<int>(hk);
-  p.num_v_heads = static_cast<int>(hv);
-  p.d = static_cast<int>(d);
-  p.out = output<Bf16>(out, kOp, "output");
-  p.new_state = output<float>(out, kOp, "new_state");
+  const PrefillArgs p{gdn_args(kOp, axes, in, scalars, out, {total}, num_seqs),
+                      input<std::int64_t>(in, kOp, "cu_seqlens", DType::kInt64, {len_cu}), total};
+  const std::int64_t hv = p.num_v_heads, d = p.d;
 
   // Rows no segment covers stay zero, as in the reference's torch.zeros output.
   if (total > 0) {

@@ -16,10 +16,32 @@
 namespace kforge {
 namespace fs = std::filesystem;
 
+// Inputs and reference outputs per (reference, workload, seed), shared by the solutions of a
+// bench run; bounded, oldest evicted first, since full-size workloads hold hundreds of MB.
 struct Evaluator::RefCache {
-  std::map<std::string, TensorMap> outputs;  // "<ref>|<uuid>|<seed>"
+  struct Entry {
+    TensorMap inputs, outputs;
+    std::size_t bytes = 0;
+  };
+  static constexpr std::size_t kMaxBytes = std::size_t{2} << 30;
+  std::map<std::string, Entry> entries;  // "<ref>|<uuid>|<seed>"
+  std::vector<std::string> order;        // insertion order, for eviction
+  std::size_t bytes = 0;
   std::map<std::string, TimingStats> latency;  // "<ref>|<uuid>"
-  std::map<std::string, double> torch_latency_us;  // "<uuid>"
+
+  const Entry& put(const std::string& key, Entry e) {
+    for (const auto* m : {&e.inputs, &e.outputs}) {
+      for (const auto& [n, t] : *m) e.bytes += t.nbytes();
+    }
+    while (!order.empty() && bytes + e.bytes > kMaxBytes) {
+      bytes -= entries.at(order.front()).bytes;
+      entries.erase(order.front());
+      order.erase(order.begin());
+    }
+    bytes += e.bytes;
+    order.push_back(key);
+    return entries[key] = std::move(e);
+  }
 };
 
 namespace {
@@ -137,12 +159,16 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
   const std::uint64_t post_seed = m_config.seed + static_cast<std::uint64_t>(m_config.trials);
   if (timing_seeds.size() < 2) timing_seeds.push_back(post_seed + 1);
 
-  auto reference = [&](std::uint64_t seed) -> std::pair<TensorMap, const TensorMap*> {
+  // Copies out of the cache: an entry may be evicted by the next call.
+  auto reference = [&](std::uint64_t seed) -> std::pair<TensorMap, TensorMap> {
     const std::string key = ref.name() + "|" + lw.value.workload.uuid + "|" + std::to_string(seed);
-    TensorMap inputs = synthesize_inputs(def, lw.value.workload, &m_dataset, seed).tensors;
-    auto it = m_cache->outputs.find(key);
-    if (it == m_cache->outputs.end()) it = m_cache->outputs.emplace(key, ref.outputs(def, axes, inputs)).first;
-    return {std::move(inputs), &it->second};
+    auto it = m_cache->entries.find(key);
+    if (it != m_cache->entries.end()) return {it->second.inputs, it->second.outputs};
+    RefCache::Entry e;
+    e.inputs = synthesize_inputs(def, lw.value.workload, &m_dataset, seed).tensors;
+    e.outputs = ref.outputs(def, axes, e.inputs);
+    const RefCache::Entry& stored = m_cache->put(key, std::move(e));
+    return {stored.inputs, stored.outputs};
   };
 
   static int job_counter = 0;
@@ -218,7 +244,7 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
     auto [inputs, expected] = reference(seed);
     auto actual_raw = read_safetensors(record.at("outputs").get<std::string>());
     const TensorMap actual(actual_raw.begin(), actual_raw.end());
-    Comparison c = compare_outputs(def, axes, inputs, *expected, actual, tol);
+    Comparison c = compare_outputs(def, axes, inputs, expected, actual, tol);
     max_abs = std::max(max_abs, c.max_abs_error);
     max_rel = std::max(max_rel, c.max_rel_error);
     min_ratio = std::min(min_ratio, c.matched_ratio);
@@ -310,7 +336,7 @@ WorkloadResult Evaluator::evaluate_one(const SolutionDir& sd, const BuildResult&
     std::error_code ec;
     fs::remove_all(dir, ec);
     // How far kforge's own reference is from the normative one, for the record.
-    const Comparison agree = compare_outputs(def, axes, inputs, torch_out, *expected, tol);
+    const Comparison agree = compare_outputs(def, axes, inputs, torch_out, expected, tol);
     kf["torch_reference"] = {{"kforge_reference_vs_torch", status_name(agree.status)},
                              {"max_abs_error", number_to_json(agree.max_abs_error)},
                              {"median_us", timing.at("median_us")},

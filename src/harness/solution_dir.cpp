@@ -1,29 +1,18 @@
 #include "harness/solution_dir.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/json_locate.h"
+#include "trace/dataset.h"
 
 namespace kforge {
 namespace fs = std::filesystem;
 
-namespace {
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error("cannot open file", "a readable file").at_file(p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-}  // namespace
-
 SolutionDir load_solution_dir(const fs::path& dir) {
   const fs::path file = dir / "solution.json";
   if (!fs::exists(file)) throw Error("no solution.json in folder", "a solution folder").at_file(dir.string());
-  const std::string text = read_text(file);
+  const std::string text = read_text_file(file);
   Json j;
   try {
     j = Json::parse(text);
@@ -41,7 +30,7 @@ SolutionDir load_solution_dir(const fs::path& dir) {
           throw Error("source file " + p.string() + " not found", "the file, or an inline \"content\"")
               .in_field("sources[" + std::to_string(i) + "].path");
         }
-        src["content"] = read_text(p);
+        src["content"] = read_text_file(p);
       }
     }
     return {dir, parse_solution(j)};

@@ -9,15 +9,15 @@
 namespace kforge {
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string read_text(const fs::path& file) {
+std::string read_text_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("cannot open file", "a readable file").at_file(file.string());
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
+
+namespace {
 
 // Parses JSON text; a syntax error names the line and column.
 Json parse_json_text(const std::string& text, const std::string& file, int line_base) {
@@ -58,7 +58,7 @@ DatasetManifest load_manifest(const fs::path& root) {
   DatasetManifest m;
   const fs::path file = root / "kforge-dataset.json";
   if (!fs::exists(file)) return m;
-  const std::string text = read_text(file);
+  const std::string text = read_text_file(file);
   const Json j = parse_json_text(text, file.string(), 1);
   try {
     require_object(j, "the dataset manifest");
@@ -122,16 +122,16 @@ const Located<Trace>* Dataset::workload(std::string_view uuid) const {
 }
 
 Located<Definition> load_definition_file(const fs::path& file) {
-  return parse_located<Definition>(read_text(file), file.string(), 1, parse_definition);
+  return parse_located<Definition>(read_text_file(file), file.string(), 1, parse_definition);
 }
 
 Located<Solution> load_solution_file(const fs::path& file) {
-  return parse_located<Solution>(read_text(file), file.string(), 1, parse_solution);
+  return parse_located<Solution>(read_text_file(file), file.string(), 1, parse_solution);
 }
 
 std::vector<Located<Trace>> load_trace_file(const fs::path& file, std::vector<Error>* errors) {
   std::vector<Located<Trace>> out;
-  std::istringstream in(read_text(file));
+  std::istringstream in(read_text_file(file));
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {

@@ -54,6 +54,9 @@ Located<Solution> load_solution_file(const std::filesystem::path& file);
 // One record per non-empty line.
 std::vector<Located<Trace>> load_trace_file(const std::filesystem::path& file, std::vector<Error>* errors = nullptr);
 
+// A whole file as text; throws Error naming the file when it cannot be opened.
+std::string read_text_file(const std::filesystem::path& file);
+
 // Writes traces as JSONL, appending; each line is written whole and flushed.
 void append_traces(const std::filesystem::path& file, const std::vector<Trace>& traces);
 

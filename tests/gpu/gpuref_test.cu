@@ -3,7 +3,7 @@
 //
 // Every case runs the GPU reference twice, its outputs poisoned first with 0xFF bytes and then
 // with 0x00 bytes; the two results must be bit-identical (every element written, deterministic).
-// Tolerances, as tests/unit/golden_test.cpp: float32 |got - ref| <= 1e-5 + 1e-4 |ref| (-inf and
+// Tolerances, as tests/unit/golden_test.cpp (tests/common/output_compare.h): float32 |got - ref| <= 1e-5 + 1e-4 |ref| (-inf and
 // NaN exactly); bfloat16 at most one representable step from the oracle, or within 1e-5 *
 // max|ref| of it (elements that are float32 rounding noise); indexer ids as the oracle's, or, in
 // rows where they differ, the same number of valid ids, well formed, in descending order and
@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/output_compare.h"
 #include "gpu/cuda_check.h"
 #include "gpu/device_buffer.h"
 #include "gpuref/gpu_reference.h"
@@ -41,10 +42,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kF32Atol = 1e-5;
-constexpr double kF32Rtol = 1e-4;
-constexpr double kBf16TensorFloor = 1e-5;
-constexpr int kMaxReported = 5;
+using test_support::compare_float32;
+using test_support::kF32Atol;
+using test_support::kF32Rtol;
+using test_support::OutputComparison;
 
 #define SKIP_WITHOUT_GPU() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
@@ -159,73 +160,11 @@ GpuResult run_gpu(const Case& c) {
 
 // ---------------------------------------------------------------- comparisons
 
-struct Comparison {
-  std::int64_t failures = 0;
-  double max_abs = 0.0;
-  double max_rel = 0.0;
-  std::string detail;  // the first failures, spelled out
-  std::string extra;   // comparison-specific summary
-
-  void note_error(double got, double want) {
-    const double abs_err = std::fabs(got - want);
-    max_abs = std::max(max_abs, abs_err);
-    max_rel = std::max(max_rel, abs_err / (std::fabs(want) + 1e-8));
-  }
-  void fail(const std::string& what) {
-    if (failures++ < kMaxReported) detail += "\n    " + what;
-  }
-};
-
-Comparison compare_float32(const Tensor& got, const Tensor& want) {
-  Comparison c;
-  const auto g = got.data<float>();
-  const auto w = want.data<float>();
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    const double gv = g[i], wv = w[i];
-    bool ok;
-    if (std::isnan(wv) || std::isinf(wv)) {
-      ok = std::isnan(wv) ? std::isnan(gv) : gv == wv;
-    } else {
-      ok = std::isfinite(gv) && std::fabs(gv - wv) <= kF32Atol + kF32Rtol * std::fabs(wv);
-      if (std::isfinite(gv)) c.note_error(gv, wv);
-    }
-    if (!ok) c.fail("[" + std::to_string(i) + "]: expected " + std::to_string(wv) + ", got " + std::to_string(gv));
-  }
-  return c;
-}
-
-// Representable steps between two bf16 values (+0 and -0 both 0).
-int bf16_ordinal(std::uint16_t bits) {
-  const int magnitude = bits & 0x7FFF;
-  return (bits & 0x8000) ? -magnitude : magnitude;
-}
-
-Comparison compare_bfloat16(const Tensor& got, const Tensor& want) {
-  Comparison c;
-  const auto g = got.data<Bf16>();
-  const auto w = want.data<Bf16>();
-  double max_ref = 0.0;
-  for (const Bf16 v : w) {
-    if (std::isfinite(bf16_to_float(v))) max_ref = std::max(max_ref, std::fabs(double{bf16_to_float(v)}));
-  }
-  const double floor = kBf16TensorFloor * max_ref;
-  int max_steps = 0;
-  std::int64_t differing = 0;
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    if (g[i].bits == w[i].bits) continue;
-    ++differing;
-    const double gv = bf16_to_float(g[i]), wv = bf16_to_float(w[i]);
-    const int steps = std::abs(bf16_ordinal(g[i].bits) - bf16_ordinal(w[i].bits));
-    max_steps = std::max(max_steps, steps);
-    const bool finite = std::isfinite(gv) && std::isfinite(wv);
-    if (finite) c.note_error(gv, wv);
-    if (!(finite && (steps <= 1 || std::fabs(gv - wv) <= floor))) {
-      c.fail("[" + std::to_string(i) + "]: expected " + std::to_string(wv) + ", got " + std::to_string(gv) + " (" +
-             std::to_string(steps) + " bf16 steps)");
-    }
-  }
-  c.extra = " bf16_steps<=" + std::to_string(max_steps) + " differing=" + std::to_string(differing) + "/" +
-            std::to_string(w.size());
+// The shared bfloat16 rule, summarized by the largest distance in steps and the elements that differ.
+OutputComparison compare_bfloat16(const Tensor& got, const Tensor& want) {
+  OutputComparison c = test_support::compare_bfloat16(got, want);
+  c.extra = " bf16_steps<=" + std::to_string(c.max_bf16_steps) + " differing=" + std::to_string(c.differing) + "/" +
+            std::to_string(want.numel());
   return c;
 }
 
@@ -233,8 +172,8 @@ Comparison compare_bfloat16(const Tensor& got, const Tensor& want) {
 // Rows that differ from the oracle's are counted as reordered (same id set: near-equal scores in
 // another order) or as differing at near ties (another id set, same sorted scores within the
 // tolerance).
-Comparison compare_topk_indices(const Case& k, const Tensor& got, const Tensor& want) {
-  Comparison c;
+OutputComparison compare_topk_indices(const Case& k, const Tensor& got, const Tensor& want) {
+  OutputComparison c;
   const std::int64_t rows = want.dim(0), topk = want.dim(1);
   const std::int64_t page_size = k.axes.at("page_size"), max_pages = k.axes.at("max_num_pages");
   const auto table = k.inputs.at("block_table").data<std::int32_t>();
@@ -299,7 +238,7 @@ Comparison compare_topk_indices(const Case& k, const Tensor& got, const Tensor& 
   return c;
 }
 
-void print_summary(const std::string& label, const std::string& output, const Comparison& cmp, double gpu_ms) {
+void print_summary(const std::string& label, const std::string& output, const OutputComparison& cmp, double gpu_ms) {
   std::printf("[gpuref] %-34s %-13s max_abs=%-10.3g max_rel=%-10.3g%s gpu_ms=%.2f\n", label.c_str(), output.c_str(),
               cmp.max_abs, cmp.max_rel, cmp.extra.c_str(), gpu_ms);
 }
@@ -313,7 +252,7 @@ TensorMap expect_matches_oracle(const Case& c) {
   for (const auto& [name, spec] : c.def.outputs) {
     const Tensor& g = gpu.outputs.at(name);
     const Tensor& w = want.at(name);
-    Comparison cmp;
+    OutputComparison cmp;
     if (spec.dtype == DType::kFloat32) {
       cmp = compare_float32(g, w);
     } else if (spec.dtype == DType::kBFloat16) {
@@ -582,7 +521,7 @@ TEST(GpuRefMoe, LongSequenceSampledTokens) {
     std::copy_n(gpu_out.begin() + picked[static_cast<std::size_t>(i)] * hidden, hidden,
                 got.data<Bf16>().begin() + i * hidden);
   }
-  const Comparison cmp = compare_bfloat16(got, want.at("output"));
+  const OutputComparison cmp = compare_bfloat16(got, want.at("output"));
   print_summary(part.label, "output", cmp, gpu.milliseconds);
   EXPECT_EQ(cmp.failures, 0) << part.label << ": " << cmp.failures << " elements out of tolerance:" << cmp.detail;
 }

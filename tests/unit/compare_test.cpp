@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -23,7 +22,7 @@
 #include "ref/oracle.h"
 #include "ref/oracles.h"
 #include "synth/synthesizer.h"
-#include "trace/dataset.h"
+#include "test_support.h"
 
 namespace kforge {
 namespace {
@@ -31,22 +30,7 @@ namespace {
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-const std::string kGdnDecode = "gdn_decode_qk4_v8_d128_k_last";
-const std::string kGdnPrefill = "gdn_prefill_qk4_v8_d128_k_last";
-const std::string kDsaAttention = "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64";
-const std::string kDsaIndexer = "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64";
-const std::string kMoe = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048";
-
-const Dataset& bundled() {
-  static const Dataset ds = load_dataset(std::filesystem::path(KFORGE_SOURCE_DIR) / "data");
-  return ds;
-}
-
-Definition definition(const std::string& name) {
-  const auto* d = bundled().definition(name);
-  if (!d) throw Error("test setup: bundled definition '" + name + "' missing");
-  return d->value;
-}
+using namespace test_support;  // definition names, bundled dataset, small workloads
 
 TensorSpec spec(std::vector<std::string> shape, DType dtype) {
   TensorSpec s;
@@ -499,8 +483,6 @@ TEST_F(CompareIndexer, InvalidReferenceRowThrows) {
 // ---------------------------------------------------------------------------------------------
 // Oracle outputs on small synthesized workloads, against themselves and perturbed copies
 
-using AxisValues = std::vector<std::pair<std::string, std::int64_t>>;
-
 // A definition with smaller const axes (the oracles read sizes from the axes) and the first
 // bundled workload with its var axes replaced.
 struct Case {
@@ -515,10 +497,8 @@ struct Case {
 
 Case oracle_case(const std::string& name, const AxisValues& consts, const AxisValues& vars, std::uint64_t seed) {
   Case c;
-  c.def = definition(name);
-  for (const auto& [axis, value] : consts) c.def.axes.find(axis)->value = value;
-  Workload w = bundled().workloads_of(name).front()->value.workload;
-  for (const auto& [axis, value] : vars) *w.axes.find(axis) = value;
+  c.def = test_support::shrunk(definition(name), consts);
+  Workload w = test_support::workload(name, vars);
   if (InputSpec* offset = w.inputs.find("local_expert_offset")) offset->scalar_value = 0;  // tokens route here
   c.in = synthesize_inputs(c.def, w, &bundled(), seed);
   c.out = run_oracle(c.def, c.in.axes, c.in.tensors);

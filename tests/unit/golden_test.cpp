@@ -9,11 +9,11 @@
 // spans several bf16 steps: DSA attention outputs near 2e-5 in rows of magnitude 1 were checked
 // against a float64 recomputation, and the oracle's values were the correctly rounded ones);
 // int outputs exactly, except the DSA indexer's top-k sets, which may differ where scores tie at
-// the selection boundary.
+// the selection boundary. The float32 and bfloat16 rules are shared with the GPU reference tests
+// (tests/common/output_compare.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <bit>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/output_compare.h"
 #include "core/safetensors.h"
 #include "ref/oracles.h"
 
@@ -46,12 +47,12 @@ constexpr const char* kContestDefinitions[] = {
     "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048",
 };
 
-constexpr double kF32Atol = 1e-5;
-constexpr double kF32Rtol = 1e-4;
-// bf16: absolute floor, relative to the tensor's largest reference magnitude, for elements
-// whose value is mostly float32 rounding noise of the reference.
-constexpr double kBf16TensorFloor = 1e-5;
-constexpr int kMaxReported = 5;  // mismatching elements spelled out per output
+using test_support::compare_bfloat16;
+using test_support::compare_float32;
+using test_support::index_string;
+using test_support::kF32Atol;
+using test_support::kF32Rtol;
+using test_support::OutputComparison;
 
 fs::path golden_dir() { return fs::path(KFORGE_SOURCE_DIR) / "tests" / "golden"; }
 
@@ -95,103 +96,8 @@ GoldenCase load_case(const fs::path& file) {
   return c;
 }
 
-// "[1, 0, 7]" for flat index i of a tensor of this shape.
-std::string index_string(const Shape& shape, std::int64_t i) {
-  std::vector<std::int64_t> idx(shape.size());
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    idx[d] = i % shape[d];
-    i /= shape[d];
-  }
-  std::string out = "[";
-  for (std::size_t d = 0; d < idx.size(); ++d) out += (d ? ", " : "") + std::to_string(idx[d]);
-  return out + "]";
-}
-
-struct Comparison {
-  std::int64_t failures = 0;   // elements outside the tolerance
-  std::int64_t differing = 0;  // elements not bit-identical
-  double max_abs = 0.0;
-  double max_rel = 0.0;
-  std::string detail;  // the first few failures, spelled out
-  std::string extra;   // summary text specific to the comparison
-
-  void note_error(double got, double want) {
-    const double abs_err = std::fabs(got - want);
-    max_abs = std::max(max_abs, abs_err);
-    max_rel = std::max(max_rel, abs_err / (std::fabs(want) + 1e-8));  // FlashInfer-Bench's rel
-  }
-  void fail(const std::string& what) {
-    if (failures++ < kMaxReported) detail += "\n    " + what;
-  }
-};
-
-Comparison compare_float32(const Tensor& got, const Tensor& want) {
-  Comparison c;
-  const auto g = got.data<float>();
-  const auto w = want.data<float>();
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    const double gv = g[i], wv = w[i];
-    if (std::bit_cast<std::uint32_t>(g[i]) != std::bit_cast<std::uint32_t>(w[i])) ++c.differing;
-    bool ok;
-    if (std::isinf(wv) || std::isnan(wv)) {
-      ok = std::isnan(wv) ? std::isnan(gv) : gv == wv;  // -inf (empty lse rows) exactly
-    } else {
-      ok = std::isfinite(gv) && std::fabs(gv - wv) <= kF32Atol + kF32Rtol * std::fabs(wv);
-      if (std::isfinite(gv)) c.note_error(gv, wv);
-    }
-    if (!ok) {
-      std::ostringstream s;
-      s.precision(9);
-      s << index_string(want.shape(), static_cast<std::int64_t>(i)) << ": expected " << wv << ", got " << gv;
-      c.fail(s.str());
-    }
-  }
-  return c;
-}
-
-// A bf16 bit pattern mapped to an integer that counts representable steps (+0 and -0 both 0).
-int bf16_ordinal(std::uint16_t bits) {
-  const int magnitude = bits & 0x7FFF;
-  return (bits & 0x8000) ? -magnitude : magnitude;
-}
-
-Comparison compare_bfloat16(const Tensor& got, const Tensor& want) {
-  Comparison c;
-  const auto g = got.data<Bf16>();
-  const auto w = want.data<Bf16>();
-  double max_ref = 0.0;
-  for (const Bf16 v : w) {
-    if (std::isfinite(bf16_to_float(v))) max_ref = std::max(max_ref, std::fabs(double{bf16_to_float(v)}));
-  }
-  const double floor = kBf16TensorFloor * max_ref;
-  int max_steps = 0;
-  std::int64_t by_floor = 0;  // elements more than one step off but within the floor
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    if (g[i].bits == w[i].bits) continue;
-    ++c.differing;
-    const double gv = bf16_to_float(g[i]), wv = bf16_to_float(w[i]);
-    const int steps = std::abs(bf16_ordinal(g[i].bits) - bf16_ordinal(w[i].bits));
-    max_steps = std::max(max_steps, steps);
-    const bool finite = std::isfinite(gv) && std::isfinite(wv);
-    const bool near_zero = finite && steps > 1 && std::fabs(gv - wv) <= floor;
-    by_floor += near_zero ? 1 : 0;
-    const bool ok = finite && (steps <= 1 || near_zero);
-    if (std::isfinite(gv) && std::isfinite(wv)) c.note_error(gv, wv);
-    if (!ok) {
-      std::ostringstream s;
-      s.precision(9);
-      s << index_string(want.shape(), static_cast<std::int64_t>(i)) << ": expected " << wv << ", got " << gv
-        << " (" << steps << " bf16 steps)";
-      c.fail(s.str());
-    }
-  }
-  c.extra = " max_steps=" + std::to_string(max_steps) +
-            " beyond_1_step_within_floor=" + std::to_string(by_floor);
-  return c;
-}
-
-Comparison compare_exact(const Tensor& got, const Tensor& want) {
-  Comparison c;
+OutputComparison compare_exact(const Tensor& got, const Tensor& want) {
+  OutputComparison c;
   for (std::int64_t i = 0; i < want.numel(); ++i) {
     const double gv = got.get(i), wv = want.get(i);
     if (gv == wv) continue;
@@ -235,8 +141,8 @@ std::string valid_prefix(std::span<const std::int32_t> row, const ScoreById& sco
 //   - the reference's own order must be descending under these scores (checks the scores);
 //   - if the id sets differ, the two descending score lists must agree within tolerance.
 // Order inside the set is free (FlashInfer-Bench ignores it); `differing` counts positions.
-Comparison compare_topk_indices(const GoldenCase& gc, const Tensor& got, const Tensor& want) {
-  Comparison c;
+OutputComparison compare_topk_indices(const GoldenCase& gc, const Tensor& got, const Tensor& want) {
+  OutputComparison c;
   const std::int64_t rows = want.dim(0), topk = want.dim(1);
   const std::int64_t page_size = gc.axes.at("page_size"), max_pages = gc.axes.at("max_num_pages");
   const auto seq_lens = gc.inputs.at("seq_lens").data<std::int32_t>();
@@ -347,11 +253,13 @@ TEST_P(GoldenTest, OracleMatchesReference) {
                     << ", reference " << dtype_name(want.dtype()) << " " << shape_to_string(want.shape());
       continue;
     }
-    Comparison c;
+    OutputComparison c;
     if (want.dtype() == DType::kFloat32) {
       c = compare_float32(out, want);
     } else if (want.dtype() == DType::kBFloat16) {
       c = compare_bfloat16(out, want);
+      c.extra = " max_steps=" + std::to_string(c.max_bf16_steps) +
+                " beyond_1_step_within_floor=" + std::to_string(c.bf16_by_floor);
     } else if (name == "topk_indices" && gc.definition.starts_with("dsa_topk_indexer_")) {
       c = compare_topk_indices(gc, out, want);
     } else {

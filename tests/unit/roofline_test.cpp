@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string>
@@ -17,46 +16,13 @@
 #include "core/tensor.h"
 #include "roofline/roofline.h"
 #include "synth/synthesizer.h"
+#include "test_support.h"
 #include "trace/axes.h"
-#include "trace/dataset.h"
-
-#include "roofline/roofline.h"
 
 namespace kforge {
 namespace {
 
-namespace fs = std::filesystem;
-
-using AxisValues = std::vector<std::pair<std::string, std::int64_t>>;
-
-const std::string kGdnDecode = "gdn_decode_qk4_v8_d128_k_last";
-const std::string kGdnPrefill = "gdn_prefill_qk4_v8_d128_k_last";
-const std::string kDsaAttention = "dsa_sparse_attention_h16_ckv512_kpe64_topk2048_ps64";
-const std::string kDsaIndexer = "dsa_topk_indexer_fp8_h64_d128_topk2048_ps64";
-const std::string kMoe = "moe_fp8_block_scale_ds_routing_topk8_ng8_kg4_e32_h7168_i2048";
-
-const Dataset& bundled() {
-  static const Dataset ds = load_dataset(fs::path(KFORGE_SOURCE_DIR) / "data");
-  return ds;
-}
-
-const Definition& definition(const std::string& name) {
-  const auto* d = bundled().definition(name);
-  if (!d) throw Error("test setup: bundled definition '" + name + "' missing");
-  return d->value;
-}
-
-Workload workload(const std::string& def_name, const AxisValues& axes) {
-  const auto list = bundled().workloads_of(def_name);
-  if (list.empty()) throw Error("test setup: no bundled workload of " + def_name);
-  Workload w = list.front()->value.workload;
-  for (const auto& [name, value] : axes) {
-    std::int64_t* v = w.axes.find(name);
-    if (!v) throw Error("test setup: workload has no axis '" + name + "'");
-    *v = value;
-  }
-  return w;
-}
+using namespace test_support;  // definition names, bundled dataset, small workloads
 
 Axes axes_of(const std::string& def_name, const AxisValues& var) {
   return resolve_axes(definition(def_name), workload(def_name, var));

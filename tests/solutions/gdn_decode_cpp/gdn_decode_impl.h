@@ -1,8 +1,9 @@
-// A correct GDN decode step (gdn_decode_qk4_v8_d128_k_last, CPU backend), shared by the exploit
-// solutions so that each one differs from an honest solution only by its trick. The math is that of
-// tests/solutions/gdn_decode_cpp. Each exploit's solution.json lists this file as a source; the
-// exploit test (and the README's one-liner) stage it next to the exploit before loading, because
-// a solution's source paths cannot leave its folder.
+// A correct GDN decode step (gdn_decode_qk4_v8_d128_k_last, CPU backend): the implementation of
+// this solution (gdn_decode.cpp is its entry point) and of the exploit solutions under
+// tests/exploits, so that each exploit differs from an honest solution only by its trick. Each
+// exploit's solution.json lists this file as a source; the exploit tests (and the exploit README's
+// one-liner) stage it next to the exploit before loading, because a solution's source paths cannot
+// leave its folder.
 #pragma once
 
 #include <cmath>
