@@ -41,8 +41,15 @@ for dev in ["cpu", "cuda"]:
 PY
 cat "$LOG/torch_casts.log"
 
+# Debian packages the image lacks (tools/device/fetch_debs.sh, carried as .deps): unpacked into a
+# project-local prefix that CMake searches; the build tree's RUNPATH finds the libraries there.
+prefix_args=()
+if compgen -G ".deps/debs/*.deb" >/dev/null; then
+  for f in .deps/debs/*.deb; do dpkg -x "$f" .deps/prefix; done
+  prefix_args=(-DCMAKE_PREFIX_PATH="$PWD/.deps/prefix/usr")
+fi
 if ((!skip_build)); then
-  step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release || { printf '%s\n' "${summary[@]}"; exit 1; }
+  step configure cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${prefix_args[@]}" || { printf '%s\n' "${summary[@]}"; exit 1; }
   step build cmake --build "$build" -j "$(nproc)" || { tail -40 "$LOG/build.log"; printf '%s\n' "${summary[@]}"; exit 1; }
 fi
 step tests ctest --test-dir "$build" --output-on-failure -j 8 --timeout 900
