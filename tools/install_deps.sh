@@ -3,7 +3,8 @@
 # no downloads during the build). Skips packages already installed; needs root (or sudo) only
 # when something is missing.
 set -euo pipefail
-packages=(cmake ninja-build g++ nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libgtest-dev libgmock-dev)
+packages=(cmake ninja-build g++ nlohmann-json3-dev libcli11-dev libfmt-dev libsqlite3-dev libgtest-dev libgmock-dev
+          libpng-dev chromium)  # libpng + chromium: the HTML report's screenshot test
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,20 +21,6 @@ struct EvalOptions {
   EvalCliOptions common;
 };
 
-std::vector<const Located<Trace>*> select_workloads(const Dataset& ds, const Definition& def, const std::string& which) {
-  if (which == "all" || which.empty()) return ds.workloads_of(def.name);
-  std::vector<const Located<Trace>*> out;
-  std::size_t start = 0;
-  while (start <= which.size()) {
-    const std::size_t comma = which.find(',', start);
-    const std::string item = which.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!item.empty()) out.push_back(&pick_workload(ds, def, item));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 void run_eval(const EvalOptions& o) {
   const Dataset ds = open_dataset(o.data);
   const SolutionDir sd = load_solution_dir(o.solution);

@@ -13,5 +13,9 @@ void add_roofline_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_worker_command(CLI::App& app);
+void add_shapes_command(CLI::App& app);
+void add_search_command(CLI::App& app);
+void add_db_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace kforge

@@ -54,6 +54,20 @@ const Located<Trace>& pick_workload(const Dataset& ds, const Definition& def, co
   return *found;
 }
 
+std::vector<const Located<Trace>*> select_workloads(const Dataset& ds, const Definition& def, const std::string& which) {
+  if (which == "all" || which.empty()) return ds.workloads_of(def.name);
+  std::vector<const Located<Trace>*> out;
+  std::size_t start = 0;
+  while (start <= which.size()) {
+    const std::size_t comma = which.find(',', start);
+    const std::string item = which.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(&pick_workload(ds, def, item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 std::string default_tensor_file(const Definition& def, const Workload& w, std::uint64_t seed, std::string_view kind) {
   return fmt::format("{}_{}_seed{}.{}.safetensors", def.name, w.uuid.substr(0, 8), seed, kind);
 }

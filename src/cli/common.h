@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "trace/dataset.h"
 
@@ -21,6 +22,8 @@ Dataset open_dataset(const std::string& dir);
 const Definition& pick_definition(const Dataset& ds, const std::string& name);
 // By uuid, uuid prefix (unique), or 0-based index within the definition's workloads.
 const Located<Trace>& pick_workload(const Dataset& ds, const Definition& def, const std::string& which);
+// "all" (or empty): every workload of def; else comma-separated uuids, prefixes or indices.
+std::vector<const Located<Trace>*> select_workloads(const Dataset& ds, const Definition& def, const std::string& which);
 // "<definition>_<uuid8>_seed<N>.<kind>.safetensors", the default file of `inputs` and `reference`.
 std::string default_tensor_file(const Definition& def, const Workload& w, std::uint64_t seed, std::string_view kind);
 

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   kforge::add_eval_command(app);
   kforge::add_bench_command(app);
   kforge::add_worker_command(app);
+  kforge::add_shapes_command(app);
+  kforge::add_search_command(app);
+  kforge::add_db_command(app);
+  kforge::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,6 +17,16 @@ std::string read_text_file(const fs::path& file) {
   return ss.str();
 }
 
+std::vector<fs::path> files_under(const fs::path& dir, const std::string& ext) {
+  std::vector<fs::path> out;
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == ext) out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 namespace {
 
 // Parses JSON text; a syntax error names the line and column.
@@ -42,16 +52,6 @@ Located<T> parse_located(const std::string& text, const std::string& file, int l
     const int rel = e.field().empty() ? 1 : std::max(1, json_line_of(text, e.field()));
     throw e.at_file(file).at_line(line_base + rel - 1);
   }
-}
-
-std::vector<fs::path> files_under(const fs::path& dir, const std::string& ext) {
-  std::vector<fs::path> out;
-  if (!fs::is_directory(dir)) return out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ext) out.push_back(entry.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 DatasetManifest load_manifest(const fs::path& root) {

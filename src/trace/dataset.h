@@ -56,6 +56,9 @@ std::vector<Located<Trace>> load_trace_file(const std::filesystem::path& file, s
 
 // A whole file as text; throws Error naming the file when it cannot be opened.
 std::string read_text_file(const std::filesystem::path& file);
+// Regular files under dir (recursively) whose extension is ext (".jsonl"), sorted; none if dir
+// is not a folder.
+std::vector<std::filesystem::path> files_under(const std::filesystem::path& dir, const std::string& ext);
 
 // Writes traces as JSONL, appending; each line is written whole and flushed.
 void append_traces(const std::filesystem::path& file, const std::vector<Trace>& traces);

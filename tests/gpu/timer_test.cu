@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cuda_stream.h"
 #include "core/error.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cupti_tracer.h"
@@ -78,17 +79,7 @@ double spin_duration_us(const DeviceBuffer& times) {
   return static_cast<double>(t[1] - t[0]) * 1e-3;
 }
 
-class Stream {
- public:
-  Stream() { KFORGE_CUDA_CHECK(cudaStreamCreateWithFlags(&m_stream, cudaStreamNonBlocking)); }
-  ~Stream() { cudaStreamDestroy(m_stream); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  cudaStream_t get() const { return m_stream; }
-
- private:
-  cudaStream_t m_stream = nullptr;
-};
+using test_support::Stream;
 
 class Event {
  public:

@@ -1,0 +1,162 @@
+// The promotion gate, the regression check and the per-group bests, with a fake judge on the
+// search fixture's workloads, and the noise rule they share.
+#include <gtest/gtest.h>
+
+#include "common/fake_judge.h"
+#include "search/noise_rule.h"
+#include "search/promotion.h"
+
+namespace kforge::search {
+namespace {
+
+using test_support::fake_solution;
+using test_support::FakeJudge;
+using test_support::kSearchDefinition;
+using test_support::search_fixture;
+
+ShapeGrouping shapes() {
+  return group_workloads(search_fixture().definition(kSearchDefinition)->value, search_fixture().workloads_of(kSearchDefinition));
+}
+
+Contender contender(std::int64_t id, const std::string& source) {
+  return {id, fake_solution("c" + std::to_string(id), kSearchDefinition, source)};
+}
+
+TEST(SearchNoiseRuleTest, AWinMustExceedTheNoiseAndTheMinimumGain) {
+  // Two workloads, the candidate 2x faster on both: speedup 2; noise (1 + 2) / 100 per workload.
+  const Timings best = {{"a", {100, 2}}, {"b", {200, 4}}};
+  const Timings fast = {{"a", {50, 1}}, {"b", {100, 2}}};
+  auto v = compare_timings(fast, best, 0.02);
+  EXPECT_TRUE(v.wins);
+  EXPECT_DOUBLE_EQ(v.speedup, 2.0);
+  EXPECT_DOUBLE_EQ(v.noise, 0.03);
+  EXPECT_DOUBLE_EQ(v.candidate_us, 75);
+  EXPECT_DOUBLE_EQ(v.other_us, 150);
+  EXPECT_EQ(v.workloads, 2);
+  // 2.5% faster: beyond the 2% minimum gain but within the 3% noise.
+  const Timings slightly = {{"a", {100 / 1.025, 1}}, {"b", {200 / 1.025, 2}}};
+  v = compare_timings(slightly, best, 0.02);
+  EXPECT_FALSE(v.wins);
+  EXPECT_DOUBLE_EQ(v.threshold, 0.03);
+  // Noise zero: the minimum gain decides.
+  const Timings quiet_best = {{"a", {100, 0}}};
+  EXPECT_TRUE(compare_timings({{"a", {97, 0}}}, quiet_best, 0.02).wins);
+  EXPECT_FALSE(compare_timings({{"a", {99, 0}}}, quiet_best, 0.02).wins);
+  // A workload only one side passed is a loss.
+  EXPECT_FALSE(compare_timings({{"a", {1, 0}}}, best, 0.02).wins);
+  EXPECT_FALSE(compare_timings(fast, {{"a", {100, 0}}}, 0.02).wins);
+  EXPECT_FALSE(compare_timings({}, {}, 0.02).wins);
+}
+
+TEST(SearchPromotionTest, TheFirstVerifiedCandidateBecomesTheBest) {
+  FakeJudge judge;
+  const auto out = verify_and_promote(judge, shapes(), contender(1, "// LATENCY 100\n"), std::nullopt, 99, 0.02, 1);
+  EXPECT_TRUE(out.promoted);
+  ASSERT_TRUE(out.event);
+  EXPECT_EQ(out.event->candidate_id, 1);
+  EXPECT_FALSE(out.event->previous_id);
+  EXPECT_EQ(out.event->shape_group, "");
+  EXPECT_DOUBLE_EQ(out.event->latency_us, 100);
+  EXPECT_EQ(out.candidate_rows.size(), 3u);  // every workload
+  EXPECT_EQ(out.candidate_rows[0].stage, "verify");
+  EXPECT_EQ(out.candidate_rows[0].seed, 99);
+  EXPECT_TRUE(out.best_rows.empty());
+}
+
+TEST(SearchPromotionTest, OnlyAWinBeyondTheNoiseIsPromoted) {
+  FakeJudge judge;
+  const auto best = contender(1, "// LATENCY 100\n");
+  // Spreads are 1% of each latency: noise about 2%, minimum gain 2%.
+  auto out = verify_and_promote(judge, shapes(), contender(2, "// LATENCY 99\n"), best, 7, 0.02, 1);
+  EXPECT_FALSE(out.promoted);
+  EXPECT_EQ(out.tag, "slower");
+  EXPECT_EQ(out.best_rows.size(), 3u);  // the best was re-timed on the same seeds
+  EXPECT_EQ(out.best_rows[0].seed, 7);
+  out = verify_and_promote(judge, shapes(), contender(3, "// LATENCY 50\n"), best, 7, 0.02, 1);
+  EXPECT_TRUE(out.promoted);
+  EXPECT_EQ(out.event->previous_id, 1);
+  EXPECT_DOUBLE_EQ(*out.event->previous_latency_us, 100);
+  EXPECT_NE(out.reason.find("x2.000 > 1 + "), std::string::npos) << out.reason;
+}
+
+TEST(SearchPromotionTest, FailingOnNewSeedsIsNotPromoted) {
+  FakeJudge judge;
+  const auto out = verify_and_promote(judge, shapes(), contender(2, "// LATENCY 10\n// WRONG_AT_VERIFY\n"),
+                                      contender(1, "// LATENCY 100\n"), 7, 0.02, 1);
+  EXPECT_FALSE(out.promoted);
+  EXPECT_EQ(out.tag, "incorrect");
+  EXPECT_EQ(out.tag_group, "batch_size 1");
+  EXPECT_TRUE(out.best_rows.empty());  // no need to time the best
+  // A best that fails the new seeds loses to a candidate that passes them, whatever the timings.
+  const auto won = verify_and_promote(judge, shapes(), contender(3, "// LATENCY 120\n"),
+                                      contender(1, "// LATENCY 100\n// WRONG_AT_VERIFY\n"), 7, 0.02, 1);
+  EXPECT_TRUE(won.promoted);
+  EXPECT_NE(won.reason.find("failed re-verification"), std::string::npos);
+}
+
+TEST(SearchPromotionTest, ARegressionCheckRollsBackOnlyWhenThePreviousNowWins) {
+  FakeJudge judge;
+  const auto best = contender(2, "// LATENCY 50\n"), previous = contender(1, "// LATENCY 100\n");
+  auto kept = regression_check(judge, shapes(), best, previous, 3, 0.02, 1);
+  EXPECT_FALSE(kept.rollback);
+  EXPECT_EQ(kept.best_rows.size(), 3u);
+  EXPECT_EQ(kept.previous_rows.size(), 3u);
+  EXPECT_EQ(kept.best_rows[0].stage, "regression");
+  // The best has become slow (its timing was an accident of the moment): back to the previous.
+  judge.adjust = [](const Solution& s, Stage stage, double us) { return s.name == "c2" && stage == Stage::kRegression ? 400 : us; };
+  auto back = regression_check(judge, shapes(), best, previous, 3, 0.02, 1);
+  EXPECT_TRUE(back.rollback);
+  ASSERT_TRUE(back.event);
+  EXPECT_EQ(back.event->event, "rollback");
+  EXPECT_EQ(back.event->candidate_id, 1);
+  EXPECT_EQ(back.event->previous_id, 2);
+  EXPECT_DOUBLE_EQ(*back.event->previous_latency_us, 400);
+  // A best that fails the gate on new seeds is rolled back too.
+  judge.adjust = {};
+  auto broken = regression_check(judge, shapes(), contender(2, "// WRONG_ON 901e\n"), previous, 3, 0.02, 1);
+  EXPECT_TRUE(broken.rollback);
+  EXPECT_NE(broken.reason.find("failed the gate"), std::string::npos);
+}
+
+store::EvaluationRecord full_row(const std::string& workload, const std::string& group, double us) {
+  store::EvaluationRecord r;
+  r.stage = "full";
+  r.workload = workload;
+  r.shape_group = group;
+  r.status = "PASSED";
+  r.latency_us = us;
+  r.spread_us = us / 100;
+  return r;
+}
+
+TEST(SearchPromotionTest, GroupBestsGoToWhoeverWinsOnTheGroup) {
+  const auto g = shapes();
+  const std::string w1 = "901e5104-dccb-4c3f-ae13-ef4d31a4d456", w2 = "a5714b69-525c-4b95-bb7a-a0f9770c2f48",
+                    w3 = "5ea4c400-2b1d-4d1e-9a51-0e3a1c7f2b02";
+  const std::vector<store::EvaluationRecord> mine = {full_row(w1, "batch_size 1", 50), full_row(w2, "batch_size 1", 50),
+                                                     full_row(w3, "batch_size 2", 300)};
+  const std::vector<store::EvaluationRecord> theirs = {full_row(w1, "batch_size 1", 100),
+                                                       full_row(w2, "batch_size 1", 100),
+                                                       full_row(w3, "batch_size 2", 100)};
+  // Faster on batch_size 1 only.
+  auto events = group_promotions(g, 2, mine, {{"batch_size 1", {1, theirs}}, {"batch_size 2", {1, theirs}}}, 0.02, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].shape_group, "batch_size 1");
+  EXPECT_EQ(events[0].candidate_id, 2);
+  EXPECT_EQ(events[0].previous_id, 1);
+  EXPECT_DOUBLE_EQ(events[0].latency_us, 50);
+  // Groups without a best go to the first full-gate pass.
+  events = group_promotions(g, 2, mine, {}, 0.02, 1);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].reason, "first full-gate pass on this group");
+  // A best timed on other workloads (another dataset) cannot be compared: the candidate takes it.
+  const std::vector<store::EvaluationRecord> elsewhere = {full_row("other", "batch_size 2", 1)};
+  events = group_promotions(g, 2, mine, {{"batch_size 1", {1, theirs}}, {"batch_size 2", {1, elsewhere}}}, 0.02, 1);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].reason, "the group's best was timed on other workloads");
+  // The group's best already.
+  EXPECT_TRUE(group_promotions(g, 2, mine, {{"batch_size 1", {2, mine}}, {"batch_size 2", {2, mine}}}, 0.02, 1).empty());
+}
+
+}  // namespace
+}  // namespace kforge::search
