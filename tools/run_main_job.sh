@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled dataset: install dependencies, build, then validate every
 # definition and workload, list them, run the CPU reference oracle and the roofline on one
-# workload of each operator, and evaluate and rank the bundled solutions (on the CPU backend
-# without a GPU; the output says which backend ran).
+# workload of each operator, evaluate and rank the bundled solutions (on the CPU backend
+# without a GPU; the output says which backend ran), and run the search loop's tuner into the
+# SQLite store with its report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
@@ -27,4 +28,16 @@ $kf roofline -d gdn_decode_qk4_v8_d128_k_last
 # Evaluate and rank: every solution under tests/solutions (and solutions/, when present), with
 # a short timing schedule so the job stays quick on a laptop.
 $kf bench tests/solutions --warmup 2 --iterations 10 -o "$out/bench" --markdown "$out/bench.md"
+# The search loop, recorded in the embedded SQLite store ($out/kforge.db): the tuner over a
+# tunable CPU solution (staged with the shared implementation header its sources list) on the
+# three-workload search fixture, then the store's views and the HTML report.
+stage="$out/tunable"
+rm -rf "$stage" "$out/kforge.db"* && mkdir -p "$stage"
+cp -r tests/solutions_tunable/gdn_decode_tunable_cpp "$stage/"
+cp tests/solutions/gdn_decode_cpp/gdn_decode_impl.h "$stage/gdn_decode_tunable_cpp/"
+$kf search --data tests/search/fixtures/dataset -s "$stage/gdn_decode_tunable_cpp" --generator tune \
+  --strategy halving --eta 3 --rungs 2 --warmup 1 --iterations 3 --seed 1 --db "$out/kforge.db"
+$kf db runs --db "$out/kforge.db"
+$kf db best --history --db "$out/kforge.db"
+$kf report --db "$out/kforge.db" -o "$out/report.html"
 echo "main job done: outputs under $out/"

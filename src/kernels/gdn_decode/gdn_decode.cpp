@@ -4,9 +4,11 @@
 #include <initializer_list>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "gpu/cuda_check.h"
+#include "kernels/abi_args.h"
 #include "kforge/solution_abi.h"
 
 // The entry point of solutions/gdn_decode_hopper/gdn_decode_hopper.cu, compiled into this library.
@@ -16,34 +18,8 @@ extern "C" int32_t gdn_decode_hopper(const kforge_arg* inputs, int32_t num_input
 namespace kforge::kernels {
 namespace {
 
+constexpr std::string_view kOp = "gdn_decode";
 constexpr std::int64_t kHeadSize = 128;  // the kernel's layout: a state row is 32 lanes x 4 floats
-
-// A row-major contiguous tensor descriptor of the ABI.
-kforge_arg tensor(const void* data, kforge_dtype dtype, std::initializer_list<std::int64_t> shape) {
-  kforge_arg t{};
-  t.kind = KFORGE_TENSOR;
-  t.dtype = dtype;
-  t.data = const_cast<void*>(data);  // the ABI's one pointer type; inputs are only read
-  t.rank = static_cast<std::int32_t>(shape.size());
-  std::int64_t stride = 1;
-  for (std::size_t i = shape.size(); i-- > 0;) {
-    t.shape[i] = shape.begin()[i];
-    t.strides[i] = stride;
-    stride *= t.shape[i];
-  }
-  return t;
-}
-
-// A non-null pointer aligned as the kernel's vector accesses need (null passes when allowed).
-void check_pointer(const void* p, std::size_t align, const char* name, bool may_be_null = false) {
-  const std::string what = std::string("gdn_decode: ") + name;
-  if (p == nullptr) {
-    require(may_be_null, what + " is null", "a device pointer");
-    return;
-  }
-  require(reinterpret_cast<std::uintptr_t>(p) % align == 0, what + " is not " + std::to_string(align) + "-byte aligned",
-          "an address aligned to " + std::to_string(align) + " bytes");
-}
 
 }  // namespace
 
@@ -58,33 +34,30 @@ void gdn_decode(const GdnDecodeArgs& a, cudaStream_t stream) {
   require(a.batch >= 0 && a.batch <= ((std::int64_t{1} << 31) - 1) / a.num_v_heads,
           "gdn_decode: batch " + std::to_string(a.batch), "0 <= batch * num_v_heads < 2^31");
   if (a.batch == 0) return;
-  check_pointer(a.q, 8, "q");
-  check_pointer(a.k, 8, "k");
-  check_pointer(a.v, 2, "v");
-  check_pointer(a.state, 16, "state", true);
-  check_pointer(a.a_log, 4, "a_log");
-  check_pointer(a.a, 2, "a");
-  check_pointer(a.dt_bias, 4, "dt_bias");
-  check_pointer(a.b, 2, "b");
-  check_pointer(a.output, 2, "output");
-  check_pointer(a.new_state, 16, "new_state");
+  check_pointer(kOp, a.q, 8, "q");
+  check_pointer(kOp, a.k, 8, "k");
+  check_pointer(kOp, a.v, 2, "v");
+  check_pointer(kOp, a.state, 16, "state", true);
+  check_pointer(kOp, a.a_log, 4, "a_log");
+  check_pointer(kOp, a.a, 2, "a");
+  check_pointer(kOp, a.dt_bias, 4, "dt_bias");
+  check_pointer(kOp, a.b, 2, "b");
+  check_pointer(kOp, a.output, 2, "output");
+  check_pointer(kOp, a.new_state, 16, "new_state");
 
   const std::int64_t n = a.batch, hq = a.num_q_heads, hk = a.num_k_heads, hv = a.num_v_heads, d = a.head_size;
-  kforge_arg scale{};
-  scale.kind = KFORGE_SCALAR;
-  scale.dtype = KFORGE_FLOAT32;
-  scale.scalar.f64 = a.scale;
-  const kforge_arg inputs[] = {tensor(a.q, KFORGE_BFLOAT16, {n, 1, hq, d}),
-                               tensor(a.k, KFORGE_BFLOAT16, {n, 1, hk, d}),
-                               tensor(a.v, KFORGE_BFLOAT16, {n, 1, hv, d}),
-                               tensor(a.state, KFORGE_FLOAT32, {n, hv, d, d}),
-                               tensor(a.a_log, KFORGE_FLOAT32, {hv}),
-                               tensor(a.a, KFORGE_BFLOAT16, {n, 1, hv}),
-                               tensor(a.dt_bias, KFORGE_FLOAT32, {hv}),
-                               tensor(a.b, KFORGE_BFLOAT16, {n, 1, hv}),
+  const kforge_arg scale = float_scalar_arg(a.scale);
+  const kforge_arg inputs[] = {tensor_arg(a.q, KFORGE_BFLOAT16, {n, 1, hq, d}),
+                               tensor_arg(a.k, KFORGE_BFLOAT16, {n, 1, hk, d}),
+                               tensor_arg(a.v, KFORGE_BFLOAT16, {n, 1, hv, d}),
+                               tensor_arg(a.state, KFORGE_FLOAT32, {n, hv, d, d}),
+                               tensor_arg(a.a_log, KFORGE_FLOAT32, {hv}),
+                               tensor_arg(a.a, KFORGE_BFLOAT16, {n, 1, hv}),
+                               tensor_arg(a.dt_bias, KFORGE_FLOAT32, {hv}),
+                               tensor_arg(a.b, KFORGE_BFLOAT16, {n, 1, hv}),
                                scale};
-  const kforge_arg outputs[] = {tensor(a.output, KFORGE_BFLOAT16, {n, 1, hv, d}),
-                                tensor(a.new_state, KFORGE_FLOAT32, {n, hv, d, d})};
+  const kforge_arg outputs[] = {tensor_arg(a.output, KFORGE_BFLOAT16, {n, 1, hv, d}),
+                                tensor_arg(a.new_state, KFORGE_FLOAT32, {n, hv, d, d})};
   const std::int32_t rc = gdn_decode_hopper(inputs, static_cast<std::int32_t>(std::size(inputs)), outputs,
                                             static_cast<std::int32_t>(std::size(outputs)), nullptr, 0, stream);
   require(rc >= 0, "gdn_decode: the kernel's entry point rejected the arguments (code " + std::to_string(rc) + ")",
