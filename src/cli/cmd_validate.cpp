@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/table.h"
+#include "harness/solution_dir.h"
 #include "synth/synthesizer.h"
 #include "trace/validate.h"
 
@@ -113,7 +114,12 @@ Report validate_path(const fs::path& path) {
         return std::string(std::istreambuf_iterator<char>(in), {});
       }();
       if (text.find("\"spec\"") != std::string::npos) {
-        load_solution_file(path);
+        // A folder solution (solution.json beside its sources) may list sources by path only.
+        if (path.filename() == "solution.json") {
+          load_solution_dir(path.parent_path());
+        } else {
+          load_solution_file(path);
+        }
         r.solutions = 1;
       } else {
         r.per_def[load_definition_file(path).value.name];
