@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "search/judge.h"
+#include "search/shapes.h"
 #include "trace/dataset.h"
 
 namespace kforge::test_support {
@@ -99,6 +100,12 @@ inline const Dataset& search_fixture() {
   return ds;
 }
 inline const std::string kSearchDefinition = "gdn_decode_qk4_v8_d128_k_last";
+
+// The fixture's shape groups (batch_size 1: two workloads; batch_size 2: one).
+inline search::ShapeGrouping search_fixture_shapes() {
+  return search::group_workloads(search_fixture().definition(kSearchDefinition)->value,
+                                 search_fixture().workloads_of(kSearchDefinition));
+}
 
 // A cpp solution of the definition whose one source is `source`.
 inline SolutionDir fake_solution(const std::string& name, const std::string& definition, const std::string& source) {

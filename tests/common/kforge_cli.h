@@ -2,6 +2,7 @@
 // tests/gpu/kernel_*_test.cu): which binary, and one run's exit code, output and traces.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/exploit_staging.h"
 #include "trace/dataset.h"
 
 namespace kforge::test_support {
@@ -45,6 +47,32 @@ inline CliRun run_kforge(const std::string& env, const std::string& args, const 
     }
   }
   return r;
+}
+
+// `kforge eval` of a solution folder, short: three correctness trials on fresh inputs, then the
+// performance phase with its checked calls (two timing trials of two warm-up and five timed
+// calls). Builds are cached under scratch/cache; the run goes to scratch/runs/<run_name>.
+inline CliRun eval_solution_briefly(const std::filesystem::path& solution, const std::filesystem::path& data,
+                                    const std::string& workloads, const std::filesystem::path& scratch,
+                                    const std::string& run_name, int timeout_seconds) {
+  const std::filesystem::path run = scratch / "runs" / run_name;
+  std::filesystem::remove_all(run);
+  return run_kforge("KFORGE_CACHE='" + (scratch / "cache").string() + "'",
+                    "eval --data '" + data.string() + "' -s '" + solution.string() + "'" +
+                        (workloads.empty() ? "" : " -w " + workloads) +
+                        " --seed 17 --trials 3 --warmup 2 --iterations 5 --timing-trials 2 --timeout " +
+                        std::to_string(timeout_seconds) + " -o '" + run.string() + "'",
+                    run);
+}
+
+// The run wrote `count` traces, all PASSED, and exited 0.
+inline void expect_all_passed(const CliRun& run, std::size_t count) {
+  ASSERT_EQ(run.traces.size(), count) << run.output;
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  for (const auto& t : run.traces) {
+    ASSERT_TRUE(t.evaluation.has_value()) << run.output;
+    expect_evaluation(*t.evaluation, t.workload.uuid, EvalStatus::kPassed, {});
+  }
 }
 
 }  // namespace kforge::test_support

@@ -418,27 +418,10 @@ TEST(KernelGdnPrefill, RejectsBadArguments) {
 
 const fs::path kSolution = fs::path(KFORGE_SOURCE_DIR) / "solutions" / "gdn_prefill_hopper";
 
-// `kforge eval` of the solution: three correctness trials on fresh inputs, then the performance
-// phase with its checked calls (two timing trials of two warm-up and five timed calls).
 test_support::CliRun eval_solution(const fs::path& data, const std::string& workloads, const std::string& run_name) {
-  const fs::path run = g_scratch / "runs" / run_name;
-  fs::remove_all(run);
-  return test_support::run_kforge(
-      "KFORGE_CACHE='" + (g_scratch / "cache").string() + "'",
-      "eval --data '" + data.string() + "' -s '" + kSolution.string() + "'" +
-          (workloads.empty() ? "" : " -w " + workloads) +
-          " --seed 17 --trials 3 --warmup 2 --iterations 5 --timing-trials 2 --timeout 600 -o '" + run.string() + "'",
-      run);
+  return test_support::eval_solution_briefly(kSolution, data, workloads, g_scratch, run_name, 600);
 }
-
-void expect_all_passed(const test_support::CliRun& run, std::size_t count) {
-  ASSERT_EQ(run.traces.size(), count) << run.output;
-  EXPECT_EQ(run.exit_code, 0) << run.output;
-  for (const auto& t : run.traces) {
-    ASSERT_TRUE(t.evaluation.has_value()) << run.output;
-    test_support::expect_evaluation(*t.evaluation, t.workload.uuid, EvalStatus::kPassed, {});
-  }
-}
+using test_support::expect_all_passed;
 
 // Bundled workloads of each kind: T=6 and T=32 (the recurrence), T=40 over 2 sequences, T=134,
 // one 2107-token sequence, 4124 tokens over 15, 8192 over 20 and over 57.

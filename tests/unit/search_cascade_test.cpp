@@ -13,11 +13,8 @@ namespace {
 using test_support::fake_solution;
 using test_support::FakeJudge;
 using test_support::kSearchDefinition;
-using test_support::search_fixture;
 
-ShapeGrouping shapes() {
-  return group_workloads(search_fixture().definition(kSearchDefinition)->value, search_fixture().workloads_of(kSearchDefinition));
-}
+ShapeGrouping shapes() { return test_support::search_fixture_shapes(); }
 
 CascadeOutcome run(FakeJudge& judge, const std::string& source, const RepsBar& bar = {}) {
   std::vector<std::string> sunk;

@@ -12,11 +12,8 @@ namespace {
 using test_support::fake_solution;
 using test_support::FakeJudge;
 using test_support::kSearchDefinition;
-using test_support::search_fixture;
 
-ShapeGrouping shapes() {
-  return group_workloads(search_fixture().definition(kSearchDefinition)->value, search_fixture().workloads_of(kSearchDefinition));
-}
+ShapeGrouping shapes() { return test_support::search_fixture_shapes(); }
 
 Contender contender(std::int64_t id, const std::string& source) {
   return {id, fake_solution("c" + std::to_string(id), kSearchDefinition, source)};
