@@ -141,6 +141,19 @@ void apply_best_event(SqliteDb& db, const BestEvent& e) {
       .run();
 }
 
+// Binds ?1 (the candidate) and ?2..?8 (tag, tag_group, stage, changed, outcome, latency_us, text),
+// the parameters the summary's insert and update share.
+Statement& bind_summary(Statement&& st, std::int64_t candidate_id, const SummaryRecord& s) {
+  return st.bind(1, candidate_id)
+      .bind(2, s.tag)
+      .bind(3, s.tag_group)
+      .bind(4, s.stage)
+      .bind(5, s.changed)
+      .bind(6, s.outcome.is_null() ? std::string("{}") : s.outcome.dump())
+      .bind(7, s.latency_us)
+      .bind(8, s.text);
+}
+
 std::vector<CandidateSummary> read_candidate_summaries(Statement& st) {
   std::vector<CandidateSummary> out;
   while (st.step()) out.push_back({read_candidate(st), read_summary(st, kCandidateColumnCount)});
@@ -236,17 +249,9 @@ void Store::add_evaluations(std::int64_t candidate_id, const std::vector<Evaluat
 void Store::complete_candidate(std::int64_t candidate_id, const SummaryRecord& s, double eval_seconds,
                                const std::vector<BestEvent>& best_changes) {
   Transaction tx(m_db);
-  m_db.prepare(
-          "INSERT INTO summaries (candidate_id, tag, tag_group, stage, changed, outcome, latency_us, text, created) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
-      .bind(1, candidate_id)
-      .bind(2, s.tag)
-      .bind(3, s.tag_group)
-      .bind(4, s.stage)
-      .bind(5, s.changed)
-      .bind(6, s.outcome.is_null() ? std::string("{}") : s.outcome.dump())
-      .bind(7, s.latency_us)
-      .bind(8, s.text)
+  bind_summary(m_db.prepare("INSERT INTO summaries (candidate_id, tag, tag_group, stage, changed, outcome, latency_us, "
+                            "text, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+               candidate_id, s)
       .bind(9, s.created.empty() ? utc_now() : s.created)
       .run();
   m_db.prepare("UPDATE candidates SET state = 'done', eval_seconds = ?2 WHERE id = ?1 AND state = 'pending'")
@@ -261,17 +266,9 @@ void Store::complete_candidate(std::int64_t candidate_id, const SummaryRecord& s
 void Store::update_summary(std::int64_t candidate_id, const SummaryRecord& s, double extra_eval_seconds,
                            const std::vector<BestEvent>& best_changes) {
   Transaction tx(m_db);
-  m_db.prepare(
-          "UPDATE summaries SET tag = ?2, tag_group = ?3, stage = ?4, changed = ?5, outcome = ?6, latency_us = ?7, "
-          "text = ?8 WHERE candidate_id = ?1")
-      .bind(1, candidate_id)
-      .bind(2, s.tag)
-      .bind(3, s.tag_group)
-      .bind(4, s.stage)
-      .bind(5, s.changed)
-      .bind(6, s.outcome.is_null() ? std::string("{}") : s.outcome.dump())
-      .bind(7, s.latency_us)
-      .bind(8, s.text)
+  bind_summary(m_db.prepare("UPDATE summaries SET tag = ?2, tag_group = ?3, stage = ?4, changed = ?5, outcome = ?6, "
+                            "latency_us = ?7, text = ?8 WHERE candidate_id = ?1"),
+               candidate_id, s)
       .run();
   if (m_db.changes() != 1) throw Error("candidate " + std::to_string(candidate_id) + " has no summary").at_file(file().string());
   m_db.prepare("UPDATE candidates SET eval_seconds = eval_seconds + ?2 WHERE id = ?1")
