@@ -44,8 +44,9 @@ constexpr unsigned kFullMask = 0xFFFFFFFFu;
 static_assert(kRows >= 1 && kRows <= 32 && kHeadSize % kRows == 0,
               "a warp's rows lie in one (sequence, v-head) pair and their outputs in distinct lanes");
 static_assert(kWarps >= 1 && kThreads <= 1024, "WARPS_PER_BLOCK out of range");
-static_assert(LOAD_HINT >= 0 && LOAD_HINT <= 2, "LOAD_HINT is 0, 1 or 2");
-static_assert(STORE_HINT >= 0 && STORE_HINT <= 1, "STORE_HINT is 0 or 1");
+static_assert(LOAD_HINT >= 0 && LOAD_HINT <= 3, "LOAD_HINT is 0, 1, 2 or 3");
+static_assert(STORE_HINT >= 0 && STORE_HINT <= 2, "STORE_HINT is 0, 1 or 2");
+static_assert(TILE_LOAD_HINT >= 0 && TILE_LOAD_HINT <= 1, "TILE_LOAD_HINT is 0 or 1");
 
 // x / d for 0 <= x < 2^31 by a multiply-high and a shift, so that no integer division delays the
 // first loads (Granlund-Montgomery: mul = ceil(2^(31+s) / d) with s = ceil(log2 d) fits 32 bits,
@@ -92,6 +93,18 @@ __device__ __forceinline__ float4 bf16x4_to_float4(uint2 w) {
                      __uint_as_float(w.y & 0xFFFF0000u));
 }
 
+// An L2 policy that evicts the lines it touches first (`evict_first`) or last (`evict_last`).
+__device__ __forceinline__ std::uint64_t l2_evict_first_policy() {
+  std::uint64_t policy;
+  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+  return policy;
+}
+__device__ __forceinline__ std::uint64_t l2_evict_last_policy() {
+  std::uint64_t policy;
+  asm("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(policy));
+  return policy;
+}
+
 __device__ __forceinline__ float4 load_state(const float4* p) {
 #if LOAD_HINT == 1
   return __ldcs(p);
@@ -101,6 +114,12 @@ __device__ __forceinline__ float4 load_state(const float4* p) {
       : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
       : "l"(p));
   return r;
+#elif LOAD_HINT == 3
+  float4 r;
+  asm("ld.global.nc.L1::no_allocate.L2::cache_hint.L2::256B.v4.f32 {%0, %1, %2, %3}, [%4], %5;"
+      : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
+      : "l"(p), "l"(l2_evict_first_policy()));
+  return r;
 #else
   return __ldg(p);
 #endif
@@ -109,6 +128,10 @@ __device__ __forceinline__ float4 load_state(const float4* p) {
 __device__ __forceinline__ void store_state(float4* p, float4 v) {
 #if STORE_HINT == 1
   __stcs(p, v);
+#elif STORE_HINT == 2
+  asm volatile("st.global.L2::cache_hint.v4.f32 [%0], {%1, %2, %3, %4}, %5;" ::"l"(p), "f"(v.x), "f"(v.y), "f"(v.z),
+               "f"(v.w), "l"(l2_evict_last_policy())
+               : "memory");
 #else
   *p = v;
 #endif
@@ -130,6 +153,77 @@ __device__ __forceinline__ float update(float old, float k, float u, float new_v
 // torch.nn.functional.softplus (beta 1, threshold 20).
 __device__ __forceinline__ float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 
+// The small per-pair inputs of a warp's rows (all but the state).
+template <int R>
+struct PairInputs {
+  uint2 q_bits, k_bits;     // this lane's 4 elements of q and k
+  std::uint32_t v_bits[R];  // v of the warp's rows
+  std::uint32_t a_bits, b_bits;
+  float a_log, dt_bias;
+};
+
+// Issues the loads of PairInputs for the R rows from row `first_row` on (one pair).
+template <int R>
+__device__ __forceinline__ PairInputs<R> load_pair_inputs(const Params& p, unsigned pair, unsigned j0, int lane) {
+  const unsigned n = p.by_v_heads(pair);
+  const unsigned h = pair - n * p.num_v_heads;
+  PairInputs<R> in;
+  in.q_bits = __ldg(p.q + (static_cast<long long>(n) * p.num_q_heads + p.by_q_group(h)) * kVecPerRow + lane);
+  in.k_bits = __ldg(p.k + (static_cast<long long>(n) * p.num_k_heads + p.by_k_group(h)) * kVecPerRow + lane);
+#pragma unroll
+  for (int r = 0; r < R; ++r) in.v_bits[r] = __ldg(p.v + static_cast<long long>(pair) * kHeadSize + j0 + r);
+  in.a_bits = __ldg(p.a + pair);
+  in.b_bits = __ldg(p.b + pair);
+  in.a_log = __ldg(p.a_log + h);
+  in.dt_bias = __ldg(p.dt_bias + h);
+  return in;
+}
+
+// One delta-rule step on R consecutive state rows j0.. of one pair held by a warp (lane l holds
+// elements 4l..4l+3 of each row): writes the new rows from `vec0` on and the rows' outputs.
+template <int R>
+__device__ __forceinline__ void step_rows(const Params& p, const float4 (&s)[R], const PairInputs<R>& in,
+                                          unsigned pair, unsigned j0, long long vec0, int lane) {
+  // Gates, in float32 as the reference (every lane computes the same values).
+  const float g = expf(-expf(in.a_log) * softplus(bf16_bits_to_float(in.a_bits) + in.dt_bias));
+  const float beta = 1.0f / (1.0f + expf(-bf16_bits_to_float(in.b_bits)));
+  const float4 q = bf16x4_to_float4(in.q_bits);
+  const float4 k = bf16x4_to_float4(in.k_bits);
+
+  // sums[2r] = k.old_r, sums[2r+1] = q.old_r, sums[2R] = q.k: one butterfly for all.
+  float sums[2 * R + 1];
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const float4 old = scaled(g, s[r]);
+    sums[2 * r] = dot4(k, old);
+    sums[2 * r + 1] = dot4(q, old);
+  }
+  sums[2 * R] = dot4(q, k);
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) {
+#pragma unroll
+    for (int i = 0; i < 2 * R + 1; ++i) sums[i] += __shfl_xor_sync(kFullMask, sums[i], offset);
+  }
+
+  const float qk = sums[2 * R];
+  const float keep = 1.0f - beta;
+  float mine = 0.0f;  // lane r < R stores row r's output
+#pragma unroll
+  for (int r = 0; r < R; ++r) {
+    const float u = sums[2 * r];
+    const float new_v = __fadd_rn(__fmul_rn(beta, bf16_bits_to_float(in.v_bits[r])), __fmul_rn(keep, u));
+    const float4 old = scaled(g, s[r]);
+    store_state(p.new_state + vec0 + r * kVecPerRow,
+                make_float4(update(old.x, k.x, u, new_v), update(old.y, k.y, u, new_v), update(old.z, k.z, u, new_v),
+                            update(old.w, k.w, u, new_v)));
+    const float o = p.scale * (sums[2 * r + 1] + qk * (new_v - u));
+    if (lane == r) mine = o;
+  }
+  if (lane < R) p.out[static_cast<long long>(pair) * kHeadSize + j0 + lane] = __float2bfloat16_rn(mine);
+}
+
+// Direct pipeline: every warp loads its rows straight into registers, issuing all its loads before
+// any math; blocks retire and refill as the state streams. Any batch, a null state included.
 __global__ void __launch_bounds__(kThreads) gdn_decode_kernel(const Params p) {
   const int lane = static_cast<int>(threadIdx.x) & 31;
   const long long first_row =
@@ -146,56 +240,112 @@ __global__ void __launch_bounds__(kThreads) gdn_decode_kernel(const Params p) {
 #pragma unroll
     for (int r = 0; r < kRows; ++r) s[r] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   }
-
+  // Then every other input, all before the first use: each is a DRAM round trip under a cold L2.
   const auto pair = static_cast<unsigned>(first_row / kHeadSize);  // n * num_v_heads + h (< 2^31, host-checked)
   const auto j0 = static_cast<unsigned>(first_row % kHeadSize);
-  const unsigned n = p.by_v_heads(pair);
-  const unsigned h = pair - n * p.num_v_heads;
-  // Then every other input, all before the first use: each is a DRAM round trip under a cold L2.
-  const uint2 q_bits = __ldg(p.q + (static_cast<long long>(n) * p.num_q_heads + p.by_q_group(h)) * kVecPerRow + lane);
-  const uint2 k_bits = __ldg(p.k + (static_cast<long long>(n) * p.num_k_heads + p.by_k_group(h)) * kVecPerRow + lane);
-  std::uint32_t v_bits[kRows];
-#pragma unroll
-  for (int r = 0; r < kRows; ++r) v_bits[r] = __ldg(p.v + static_cast<long long>(pair) * kHeadSize + j0 + r);
-  const std::uint32_t a_bits = __ldg(p.a + pair), b_bits = __ldg(p.b + pair);
-  const float a_log = __ldg(p.a_log + h), dt_bias = __ldg(p.dt_bias + h);
+  const PairInputs<kRows> in = load_pair_inputs<kRows>(p, pair, j0, lane);
+  step_rows<kRows>(p, s, in, pair, j0, vec0, lane);
+}
 
-  // Gates, in float32 as the reference (every lane computes the same values).
-  const float g = expf(-expf(a_log) * softplus(bf16_bits_to_float(a_bits) + dt_bias));
-  const float beta = 1.0f / (1.0f + expf(-bf16_bits_to_float(b_bits)));
-  const float4 q = bf16x4_to_float4(q_bits);
-  const float4 k = bf16x4_to_float4(k_bits);
+// Staged pipeline: a persistent grid; each CTA walks tiles of TILE_ROWS consecutive rows (one
+// pair, TILE_ROWS * 512 contiguous bytes) with STAGES bulk copies (TMA, cp.async.bulk) in flight
+// into shared memory, so that bytes in flight no longer depend on registers and warps, and the
+// small inputs of the next tile load into registers while this one computes.
+constexpr int kTileRows = TILE_ROWS;
+constexpr int kStages = STAGES;
+constexpr int kStagedWarps = STAGED_WARPS;
+constexpr int kStagedThreads = 32 * kStagedWarps;
+constexpr int kTileRowsPerWarp = kTileRows / kStagedWarps;
+constexpr unsigned kTileBytes = kTileRows * kVecPerRow * sizeof(float4);
+constexpr int kStagedSmemBytes = kStages * static_cast<int>(kTileBytes);
+static_assert(kHeadSize % kTileRows == 0, "a tile lies in one (sequence, v-head) pair");
+static_assert(kTileRows % kStagedWarps == 0 && kTileRowsPerWarp >= 1 && kTileRowsPerWarp <= 32,
+              "TILE_ROWS splits evenly over STAGED_WARPS warps, at most 32 rows each");
+static_assert(kStages >= 1 && kStagedSmemBytes <= 227 * 1024, "STAGES * TILE_ROWS * 512 bytes fits shared memory");
+static_assert(CTAS_PER_SM >= 1, "CTAS_PER_SM is positive");
 
-  // sums[2r] = k.old_r, sums[2r+1] = q.old_r, sums[2*kRows] = q.k: one butterfly for all.
-  float sums[2 * kRows + 1];
-#pragma unroll
-  for (int r = 0; r < kRows; ++r) {
-    const float4 old = scaled(g, s[r]);
-    sums[2 * r] = dot4(k, old);
-    sums[2 * r + 1] = dot4(q, old);
-  }
-  sums[2 * kRows] = dot4(q, k);
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) {
-#pragma unroll
-    for (int i = 0; i < 2 * kRows + 1; ++i) sums[i] += __shfl_xor_sync(kFullMask, sums[i], offset);
-  }
+__device__ __forceinline__ unsigned smem_addr(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
 
-  const float qk = sums[2 * kRows];
-  const float keep = 1.0f - beta;
-  float mine = 0.0f;  // lane r < kRows stores row r's output
-#pragma unroll
-  for (int r = 0; r < kRows; ++r) {
-    const float u = sums[2 * r];
-    const float new_v = __fadd_rn(__fmul_rn(beta, bf16_bits_to_float(v_bits[r])), __fmul_rn(keep, u));
-    const float4 old = scaled(g, s[r]);
-    store_state(p.new_state + vec0 + r * kVecPerRow,
-                make_float4(update(old.x, k.x, u, new_v), update(old.y, k.y, u, new_v), update(old.z, k.z, u, new_v),
-                            update(old.w, k.w, u, new_v)));
-    const float o = p.scale * (sums[2 * r + 1] + qk * (new_v - u));
-    if (lane == r) mine = o;
+// Arms `bar` for kTileBytes and starts the bulk copy of tile `tile` into `dst`.
+__device__ __forceinline__ void start_tile_copy(float4* dst, const float4* src, std::uint64_t* bar) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(kTileBytes)
+               : "memory");
+#if TILE_LOAD_HINT == 1
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;" ::"r"(
+          smem_addr(dst)),
+      "l"(src), "r"(kTileBytes), "r"(smem_addr(bar)), "l"(l2_evict_first_policy())
+      : "memory");
+#else
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(smem_addr(dst)),
+      "l"(src), "r"(kTileBytes), "r"(smem_addr(bar))
+      : "memory");
+#endif
+}
+
+__device__ __forceinline__ void wait_phase(std::uint64_t* bar, unsigned parity) {
+  unsigned done = 0;
+  do {
+    asm volatile(
+        "{ .reg .pred ready; mbarrier.try_wait.parity.shared::cta.b64 ready, [%1], %2; selp.u32 %0, 1, 0, ready; }"
+        : "=r"(done)
+        : "r"(smem_addr(bar)), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+
+__global__ void __launch_bounds__(kStagedThreads) gdn_decode_staged_kernel(const Params p, long long num_tiles) {
+  extern __shared__ __align__(128) float4 tiles[];  // [kStages][kTileRows][kVecPerRow]
+  __shared__ __align__(8) std::uint64_t full[kStages];
+  const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x) & 31;
+  const long long stride = gridDim.x;
+  long long tile = blockIdx.x;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(&full[s])) : "memory");
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    for (int s = 0; s < kStages; ++s) {
+      const long long t = tile + s * stride;
+      if (t < num_tiles) start_tile_copy(tiles + s * kTileRows * kVecPerRow, p.state + t * kTileRows * kVecPerRow, &full[s]);
+    }
   }
-  if (lane < kRows) p.out[static_cast<long long>(pair) * kHeadSize + j0 + lane] = __float2bfloat16_rn(mine);
+  __syncthreads();
+
+  // Row numbers of this warp's part of a tile.
+  auto first_row_of = [&](long long t) { return t * kTileRows + warp * kTileRowsPerWarp; };
+  long long first_row = first_row_of(tile);
+  PairInputs<kTileRowsPerWarp> in = load_pair_inputs<kTileRowsPerWarp>(
+      p, static_cast<unsigned>(first_row / kHeadSize), static_cast<unsigned>(first_row % kHeadSize), lane);
+  for (int i = 0; tile < num_tiles; ++i, tile += stride) {
+    const int stage = i % kStages;
+    const long long next_row = first_row_of(tile + stride);
+    PairInputs<kTileRowsPerWarp> next_in = in;
+    if (tile + stride < num_tiles) {
+      next_in = load_pair_inputs<kTileRowsPerWarp>(p, static_cast<unsigned>(next_row / kHeadSize),
+                                                   static_cast<unsigned>(next_row % kHeadSize), lane);
+    }
+    wait_phase(&full[stage], static_cast<unsigned>(i / kStages) & 1u);
+    const float4* rows = tiles + (stage * kTileRows + warp * kTileRowsPerWarp) * kVecPerRow + lane;
+    float4 s[kTileRowsPerWarp];
+#pragma unroll
+    for (int r = 0; r < kTileRowsPerWarp; ++r) s[r] = rows[r * kVecPerRow];
+    __syncthreads();  // the whole stage is in registers: refill it
+    if (threadIdx.x == 0) {
+      const long long t = tile + kStages * stride;
+      if (t < num_tiles) {
+        start_tile_copy(tiles + stage * kTileRows * kVecPerRow, p.state + t * kTileRows * kVecPerRow, &full[stage]);
+      }
+    }
+    const auto pair = static_cast<unsigned>(first_row / kHeadSize);
+    const auto j0 = static_cast<unsigned>(first_row % kHeadSize);
+    step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, first_row * kVecPerRow + lane, lane);
+    in = next_in;
+    first_row = next_row;
+  }
 }
 
 // ---------------------------------------------------------------- host side
@@ -219,6 +369,22 @@ bool is_tensor(const kforge_arg& t, int32_t dtype, std::initializer_list<int64_t
     stride *= t.shape[d];
   }
   return numel == 0 || (t.data != nullptr && reinterpret_cast<uintptr_t>(t.data) % align == 0);
+}
+
+// A persistent grid of CTAS_PER_SM CTAs per SM (fewer when there are fewer tiles).
+int32_t launch_staged(const Params& p, cudaStream_t stream) {
+  static const cudaError_t allowed = cudaFuncSetAttribute(
+      gdn_decode_staged_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kStagedSmemBytes);
+  if (allowed != cudaSuccess) return static_cast<int32_t>(allowed);
+  int device = 0, sms = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (err != cudaSuccess) return static_cast<int32_t>(err);
+  const long long num_tiles = p.num_rows / kTileRows;
+  const long long grid = num_tiles < static_cast<long long>(sms) * CTAS_PER_SM ? num_tiles
+                                                                                : static_cast<long long>(sms) * CTAS_PER_SM;
+  gdn_decode_staged_kernel<<<static_cast<unsigned>(grid), kStagedThreads, kStagedSmemBytes, stream>>>(p, num_tiles);
+  return static_cast<int32_t>(cudaGetLastError());
 }
 
 }  // namespace
@@ -272,8 +438,10 @@ extern "C" int32_t gdn_decode_hopper(const kforge_arg* in, int32_t num_inputs, c
   p.by_q_group = FastDiv::of(static_cast<unsigned>(hv / hq));
   p.by_k_group = FastDiv::of(static_cast<unsigned>(hv / hk));
   p.num_rows = batch * hv * kHeadSize;
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  if (PIPELINE == 1 && has_state && batch >= STAGED_MIN_BATCH) return launch_staged(p, cuda_stream);
   const long long blocks = (p.num_rows + kRowsPerBlock - 1) / kRowsPerBlock;
   if (blocks > 0x7FFFFFFFLL) return -1;
-  gdn_decode_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(p);
+  gdn_decode_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, cuda_stream>>>(p);
   return static_cast<int32_t>(cudaGetLastError());
 }

@@ -1,6 +1,9 @@
 // The Hopper GDN decode kernel (solutions/gdn_decode_hopper through kforge::kernels::gdn_decode)
 // against the CPU oracle (src/ref), and the same solution through the evaluator's full gate (the
-// kforge binary's `eval`) on bundled workloads and extra batch sizes.
+// kforge binary's `eval`) on bundled workloads and extra batch sizes. The default configuration
+// runs the direct pipeline below STAGED_MIN_BATCH (24) sequences or without a state and the staged
+// (TMA) pipeline from there on, so batch sizes on both sides are tested; the evaluator tests also
+// force each pipeline on every batch size through the tuner's candidate folders.
 //
 // Typed-API cases: inputs synthesized per case with a fresh seed; the kernel runs on a
 // non-blocking stream, its outputs poisoned first with 0xFF and then with 0x00 bytes: the two
@@ -35,6 +38,7 @@
 #include "kernels/gdn_decode/gdn_decode.h"
 #include "ref/oracles.h"
 #include "synth/synthesizer.h"
+#include "tuner/materialize.h"
 #include "unit/test_support.h"
 
 namespace kforge {
@@ -185,8 +189,10 @@ TEST(KernelGdnDecode, MatchesOracleOnHeadLayouts) {
   std::uint64_t seed = 2001;
   for (const auto& [hqk, hv] :
        std::vector<std::pair<std::int64_t, std::int64_t>>{{8, 8}, {2, 8}, {1, 8}, {4, 16}, {3, 6}}) {
-    expect_matches_oracle(
-        make_case(5, seed++, true, {{"num_q_heads", hqk}, {"num_k_heads", hqk}, {"num_v_heads", hv}}));
+    for (const std::int64_t batch : {5, 29}) {  // direct and staged pipelines
+      expect_matches_oracle(
+          make_case(batch, seed++, true, {{"num_q_heads", hqk}, {"num_k_heads", hqk}, {"num_v_heads", hv}}));
+    }
   }
 }
 
@@ -208,15 +214,19 @@ TEST(KernelGdnDecode, ScaleZeroIsInverseSqrtHeadSize) {
 // new_state may be the state buffer itself: the in-place result is the out-of-place one.
 TEST(KernelGdnDecode, InPlaceUpdateEqualsOutOfPlace) {
   SKIP_WITHOUT_GPU();
-  const Case c = make_case(9, 4001, true);
-  DeviceCall call(c);
-  const Stream stream;
-  const TensorMap separate = call.run(0xFF, stream.get());
-  GdnDecodeArgs in_place = call.args();
-  in_place.new_state = const_cast<float*>(in_place.state);
-  const TensorMap out = call.run(in_place, 0xFF, stream.get());
-  EXPECT_TRUE(out.at("output").equals(separate.at("output")));
-  EXPECT_TRUE(to_host(call.input_tensor("state")).equals(separate.at("new_state")));
+  std::uint64_t seed = 4001;
+  for (const std::int64_t batch : {9, 40}) {  // direct and staged pipelines
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    const Case c = make_case(batch, seed++, true);
+    DeviceCall call(c);
+    const Stream stream;
+    const TensorMap separate = call.run(0xFF, stream.get());
+    GdnDecodeArgs in_place = call.args();
+    in_place.new_state = const_cast<float*>(in_place.state);
+    const TensorMap out = call.run(in_place, 0xFF, stream.get());
+    EXPECT_TRUE(out.at("output").equals(separate.at("output")));
+    EXPECT_TRUE(to_host(call.input_tensor("state")).equals(separate.at("new_state")));
+  }
 }
 
 // Batch 0 launches nothing and is not an error.
@@ -276,8 +286,9 @@ TEST(KernelGdnDecode, RejectsBadArguments) {
 
 const fs::path kSolution = fs::path(KFORGE_SOURCE_DIR) / "solutions" / "gdn_decode_hopper";
 
-test_support::CliRun eval_solution(const fs::path& data, const std::string& workloads, const std::string& run_name) {
-  return test_support::eval_solution_briefly(kSolution, data, workloads, g_scratch, run_name, 300);
+test_support::CliRun eval_solution(const fs::path& data, const std::string& workloads, const std::string& run_name,
+                                   const fs::path& solution = kSolution) {
+  return test_support::eval_solution_briefly(solution, data, workloads, g_scratch, run_name, 300);
 }
 using test_support::expect_all_passed;
 
@@ -305,6 +316,22 @@ TEST(KernelGdnDecode, EvaluatorPassesOtherBatchSizes) {
   }
   write_file_atomic(data / "workloads" / "gdn" / (kGdnDecode + ".jsonl"), lines);
   expect_all_passed(eval_solution(data, "", "other-batches"), batches.size());
+}
+
+// Each pipeline on every batch size, as the tuner would build it: direct only (PIPELINE=0), and
+// staged from one sequence on (partial grids: fewer tiles than CTAs), on one bundled workload of
+// each contest batch size.
+TEST(KernelGdnDecode, EvaluatorPassesEachPipelineOnEveryBatchSize) {
+  SKIP_WITHOUT_GPU();
+  const SolutionDir solution = load_solution_dir(kSolution);
+  for (const tuner::Config& config :
+       {tuner::Config{{{"PIPELINE", 0}}}, tuner::Config{{{"PIPELINE", 1}, {"STAGED_MIN_BATCH", 1}}}}) {
+    SCOPED_TRACE(config.label());
+    const fs::path candidate = tuner::materialize(solution, config, g_scratch / "pipelines");
+    expect_all_passed(eval_solution(fs::path(KFORGE_SOURCE_DIR) / "data", "0,10,18,25,32,39,46",
+                                    "pipeline-" + candidate.filename().string(), candidate),
+                      7);
+  }
 }
 
 }  // namespace

@@ -145,7 +145,9 @@ TEST(ReportHtml, OneDotPerPassingCandidateAndOneMarkPerOther) {
   const std::vector<double> lat{90, 70, 80, 40, 45, 30};
   for (std::size_t i = 0; i < 6; ++i) {
     for (std::size_t j = 0; j < 6; ++j) {
-      if (lat[i] < lat[j]) EXPECT_GT(xy[i].second, xy[j].second) << i << " " << j;
+      if (lat[i] < lat[j]) {
+        EXPECT_GT(xy[i].second, xy[j].second) << i << " " << j;
+      }
     }
   }
   EXPECT_NE(html.find("data-scale=\"linear\""), std::string::npos);

@@ -470,5 +470,24 @@ TEST(TunerStrategy, RunStrategyByNameAndBadOptions) {
   EXPECT_TRUE(grid_search({}, fn(cost)).trials.empty());
 }
 
+// Every shipped solution with tunables (solutions/*): the space parses, its defaults are one of
+// its configurations (the header's values are listed and satisfy the constraints), and the
+// constraints leave more than one configuration to search.
+TEST(TunerShippedSolutions, DefaultsAreAConfigurationOfTheSpace) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(KFORGE_SOURCE_DIR) / "solutions")) {
+    const SolutionDir solution = load_solution_dir(entry.path());
+    if (!has_tunables(solution)) continue;
+    SCOPED_TRACE(entry.path().string());
+    const TunableSpace space = parse_tunables(solution);
+    const auto configs = enumerate(space);
+    EXPECT_GT(configs.size(), 1u);
+    EXPECT_TRUE(satisfies(space, space.defaults)) << space.defaults.label();
+    EXPECT_NE(std::find(configs.begin(), configs.end(), space.defaults), configs.end()) << space.defaults.label();
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);  // solutions/gdn_decode_hopper declares tunables
+}
+
 }  // namespace
 }  // namespace kforge::tuner

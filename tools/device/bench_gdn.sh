@@ -9,9 +9,11 @@
 #   3. `kforge bench --traces` over both, baseline the PyTorch reference (the contest's speedup):
 #      $OUT/gdn-bench.md and $OUT/gdn-bench.json; logs and all traces in $OUT/gdn-logs.tgz.
 # Needs a CUDA build of kforge: tools/device/run_device.sh builds build-device (or --build DIR).
-#   tools/device/bench_gdn.sh [--quick] [--build DIR] [--seed N] [--peers-args "..."] [--bench-args "..."]
+#   tools/device/bench_gdn.sh [--quick] [--definition D] [--build DIR] [--seed N] [--peers-args "..."]
+#                             [--bench-args "..."]
 # --quick: decode batch 1/8/32/64, prefill T=6, T=2107 and two 8192-token workloads (aimed at 3
-# minutes, Triton compilation and FLA's autotuning included); default: all 154 GDN workloads
+# minutes, Triton compilation and FLA's autotuning included); --definition: only that one (decode
+# or prefill) of the two; default: all 154 GDN workloads
 # (estimated above 10 minutes, one device call's limit: the PyTorch reference alone needs about
 # 2.5 minutes on the prefill workloads with 3 trials; --peers-args "--trials 1" saves most of it).
 # Triton's cache goes to .deps/triton-cache, kept between calls while the machine stays warm, and
@@ -21,12 +23,16 @@ cd "$(dirname "$0")/../.." || exit 1
 OUT=${OUT:-/tmp/kforge-device}
 build=${KFORGE_BUILD:-build-device}
 which=all
+definitions=(gdn_decode_qk4_v8_d128_k_last gdn_prefill_qk4_v8_d128_k_last)
 seed=20261122
 peers_args=""
 bench_args=""
 while (($#)); do
   case $1 in
     --quick) which=quick ;;
+    --definition)
+      [[ " ${definitions[*]} " == *" $2 "* ]] || { echo "bench_gdn: --definition is one of: ${definitions[*]}"; exit 2; }
+      definitions=("$2"); shift ;;
     --build) build=$2; shift ;;
     --seed) seed=$2; shift ;;
     --peers-args) peers_args=$2; shift ;;
@@ -56,14 +62,16 @@ export PYTHONUNBUFFERED=1
 
 # 1. The peers.
 # shellcheck disable=SC2086  # peers_args is a list of flags
-python3 tools/peers/run_gdn_peers.py --kforge "$kforge" -w "$which" --seed "$seed" -o "$OUT/peers" $peers_args \
+def_args=()
+((${#definitions[@]} == 1)) && def_args=(-d "${definitions[0]}")
+python3 tools/peers/run_gdn_peers.py --kforge "$kforge" "${def_args[@]}" -w "$which" --seed "$seed" -o "$OUT/peers" $peers_args \
   2>&1 | tee "$LOG/peers.log"
 echo "== peers done at $((SECONDS - t0)) s"
 traces=()
 [[ -d $OUT/peers/traces ]] && traces+=("$OUT/peers/traces")
 
 # 2. kforge's solutions, same workloads, same seeds (trial t: seed + t).
-for def in gdn_decode_qk4_v8_d128_k_last gdn_prefill_qk4_v8_d128_k_last; do
+for def in "${definitions[@]}"; do
   if ! grep -rqs --include=solution.json "\"definition\": *\"$def\"" solutions; then
     echo "== no solution of $def under solutions/: skipped"
     continue
@@ -95,7 +103,7 @@ if [[ -f $LOG/leaderboard.md ]]; then
   cp "$OUT/gdn-rank/leaderboard.json" "$OUT/gdn-bench.json"
 fi
 cp -r "$OUT/peers/traces" "$LOG/peer-traces" 2>/dev/null
-for def in gdn_decode_qk4_v8_d128_k_last gdn_prefill_qk4_v8_d128_k_last; do
+for def in "${definitions[@]}"; do
   cp -r "$OUT/kforge-$def/traces" "$LOG/kforge-traces-$def" 2>/dev/null
 done
 tar czf "$OUT/gdn-logs.tgz" -C "$OUT" gdn-logs && rm -rf "$LOG"

@@ -61,6 +61,10 @@ grep -h "^\[gpuref\]\|^\[timer\]\|^\[exploit" "$LOG/tests.log" > "$LOG/gpu_lines
 step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/kforge_gpu_tests" \
   --gtest_filter='GpuRef*:-*Full*:*Contest*:*Long*'
 grep -E "ERROR SUMMARY" "$LOG/memcheck.log" | tail -1
+# and on the kernel library's typed-API cases (the evaluator cases run the kernels in workers).
+step memcheck_kernels compute-sanitizer --tool memcheck --error-exitcode 1 "$build/tests/kforge_gpu_tests" \
+  --gtest_filter='KernelGdn*:-*Evaluator*'
+grep -E "ERROR SUMMARY" "$LOG/memcheck_kernels.log" | tail -1
 
 if ((!no_bench)); then
   # Bench the GPU solutions (GPU references as the baseline and as the correctness reference): those
