@@ -47,6 +47,7 @@ static_assert(kWarps >= 1 && kThreads <= 1024, "WARPS_PER_BLOCK out of range");
 static_assert(LOAD_HINT >= 0 && LOAD_HINT <= 3, "LOAD_HINT is 0, 1, 2 or 3");
 static_assert(STORE_HINT >= 0 && STORE_HINT <= 2, "STORE_HINT is 0, 1 or 2");
 static_assert(TILE_LOAD_HINT >= 0 && TILE_LOAD_HINT <= 1, "TILE_LOAD_HINT is 0 or 1");
+static_assert(BULK_STORE_MIN_BATCH >= 0, "BULK_STORE_MIN_BATCH is a batch size");
 
 // x / d for 0 <= x < 2^31 by a multiply-high and a shift, so that no integer division delays the
 // first loads (Granlund-Montgomery: mul = ceil(2^(31+s) / d) with s = ceil(log2 d) fits 32 bits,
@@ -93,15 +94,16 @@ __device__ __forceinline__ float4 bf16x4_to_float4(uint2 w) {
                      __uint_as_float(w.y & 0xFFFF0000u));
 }
 
-// An L2 policy that evicts the lines it touches first (`evict_first`) or last (`evict_last`).
-__device__ __forceinline__ std::uint64_t l2_evict_first_policy() {
+// An L2 cache policy for `.L2::cache_hint` accesses: the lines they touch are evicted first
+// (kEvictFirst) or last. A template, so that a configuration using neither compiles neither.
+template <bool kEvictFirst>
+__device__ __forceinline__ std::uint64_t l2_policy() {
   std::uint64_t policy;
-  asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
-  return policy;
-}
-__device__ __forceinline__ std::uint64_t l2_evict_last_policy() {
-  std::uint64_t policy;
-  asm("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(policy));
+  if constexpr (kEvictFirst) {
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+  } else {
+    asm("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;" : "=l"(policy));
+  }
   return policy;
 }
 
@@ -118,7 +120,7 @@ __device__ __forceinline__ float4 load_state(const float4* p) {
   float4 r;
   asm("ld.global.nc.L1::no_allocate.L2::cache_hint.L2::256B.v4.f32 {%0, %1, %2, %3}, [%4], %5;"
       : "=f"(r.x), "=f"(r.y), "=f"(r.z), "=f"(r.w)
-      : "l"(p), "l"(l2_evict_first_policy()));
+      : "l"(p), "l"(l2_policy<true>()));
   return r;
 #else
   return __ldg(p);
@@ -130,7 +132,7 @@ __device__ __forceinline__ void store_state(float4* p, float4 v) {
   __stcs(p, v);
 #elif STORE_HINT == 2
   asm volatile("st.global.L2::cache_hint.v4.f32 [%0], {%1, %2, %3, %4}, %5;" ::"l"(p), "f"(v.x), "f"(v.y), "f"(v.z),
-               "f"(v.w), "l"(l2_evict_last_policy())
+               "f"(v.w), "l"(l2_policy<false>())
                : "memory");
 #else
   *p = v;
@@ -180,10 +182,11 @@ __device__ __forceinline__ PairInputs<R> load_pair_inputs(const Params& p, unsig
 }
 
 // One delta-rule step on R consecutive state rows j0.. of one pair held by a warp (lane l holds
-// elements 4l..4l+3 of each row): writes the new rows from `vec0` on and the rows' outputs.
-template <int R>
+// elements 4l..4l+3 of each row): hands this lane's part of new row r to store_row(r, value) and
+// writes the rows' outputs.
+template <int R, typename StoreRow>
 __device__ __forceinline__ void step_rows(const Params& p, const float4 (&s)[R], const PairInputs<R>& in,
-                                          unsigned pair, unsigned j0, long long vec0, int lane) {
+                                          unsigned pair, unsigned j0, int lane, StoreRow store_row) {
   // Gates, in float32 as the reference (every lane computes the same values).
   const float g = expf(-expf(in.a_log) * softplus(bf16_bits_to_float(in.a_bits) + in.dt_bias));
   const float beta = 1.0f / (1.0f + expf(-bf16_bits_to_float(in.b_bits)));
@@ -213,9 +216,8 @@ __device__ __forceinline__ void step_rows(const Params& p, const float4 (&s)[R],
     const float u = sums[2 * r];
     const float new_v = __fadd_rn(__fmul_rn(beta, bf16_bits_to_float(in.v_bits[r])), __fmul_rn(keep, u));
     const float4 old = scaled(g, s[r]);
-    store_state(p.new_state + vec0 + r * kVecPerRow,
-                make_float4(update(old.x, k.x, u, new_v), update(old.y, k.y, u, new_v), update(old.z, k.z, u, new_v),
-                            update(old.w, k.w, u, new_v)));
+    store_row(r, make_float4(update(old.x, k.x, u, new_v), update(old.y, k.y, u, new_v),
+                             update(old.z, k.z, u, new_v), update(old.w, k.w, u, new_v)));
     const float o = p.scale * (sums[2 * r + 1] + qk * (new_v - u));
     if (lane == r) mine = o;
   }
@@ -244,7 +246,8 @@ __global__ void __launch_bounds__(kThreads) gdn_decode_kernel(const Params p) {
   const auto pair = static_cast<unsigned>(first_row / kHeadSize);  // n * num_v_heads + h (< 2^31, host-checked)
   const auto j0 = static_cast<unsigned>(first_row % kHeadSize);
   const PairInputs<kRows> in = load_pair_inputs<kRows>(p, pair, j0, lane);
-  step_rows<kRows>(p, s, in, pair, j0, vec0, lane);
+  step_rows<kRows>(p, s, in, pair, j0, lane,
+                   [&](int r, float4 v) { store_state(p.new_state + vec0 + r * kVecPerRow, v); });
 }
 
 // Staged pipeline: a persistent grid; each CTA walks tiles of TILE_ROWS consecutive rows (one
@@ -276,7 +279,7 @@ __device__ __forceinline__ void start_tile_copy(float4* dst, const float4* src, 
   asm volatile(
       "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;" ::"r"(
           smem_addr(dst)),
-      "l"(src), "r"(kTileBytes), "r"(smem_addr(bar)), "l"(l2_evict_first_policy())
+      "l"(src), "r"(kTileBytes), "r"(smem_addr(bar)), "l"(l2_policy<true>())
       : "memory");
 #else
   asm volatile(
@@ -297,6 +300,9 @@ __device__ __forceinline__ void wait_phase(std::uint64_t* bar, unsigned parity) 
   } while (!done);
 }
 
+// kBulkStore: the new rows go back into the tile's stage and out with one bulk copy per tile
+// (fewer, larger writes: faster at large batches), else straight from registers.
+template <bool kBulkStore>
 __global__ void __launch_bounds__(kStagedThreads) gdn_decode_staged_kernel(const Params p, long long num_tiles) {
   extern __shared__ __align__(128) float4 tiles[];  // [kStages][kTileRows][kVecPerRow]
   __shared__ __align__(8) std::uint64_t full[kStages];
@@ -329,23 +335,43 @@ __global__ void __launch_bounds__(kStagedThreads) gdn_decode_staged_kernel(const
                                                    static_cast<unsigned>(next_row % kHeadSize), lane);
     }
     wait_phase(&full[stage], static_cast<unsigned>(i / kStages) & 1u);
-    const float4* rows = tiles + (stage * kTileRows + warp * kTileRowsPerWarp) * kVecPerRow + lane;
+    float4* const stage_tile = tiles + stage * kTileRows * kVecPerRow;
+    float4* const rows = stage_tile + warp * kTileRowsPerWarp * kVecPerRow + lane;
     float4 s[kTileRowsPerWarp];
 #pragma unroll
     for (int r = 0; r < kTileRowsPerWarp; ++r) s[r] = rows[r * kVecPerRow];
-    __syncthreads();  // the whole stage is in registers: refill it
-    if (threadIdx.x == 0) {
-      const long long t = tile + kStages * stride;
-      if (t < num_tiles) {
-        start_tile_copy(tiles + stage * kTileRows * kVecPerRow, p.state + t * kTileRows * kVecPerRow, &full[stage]);
-      }
-    }
     const auto pair = static_cast<unsigned>(first_row / kHeadSize);
     const auto j0 = static_cast<unsigned>(first_row % kHeadSize);
-    step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, first_row * kVecPerRow + lane, lane);
+    const long long refill = tile + kStages * stride;
+    if constexpr (kBulkStore) {
+    // New rows back into the stage (each thread overwrites what it read), then one bulk copy of
+    // the tile to new_state; the stage is refilled once that copy has read it.
+    step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, lane, [&](int r, float4 v) { rows[r * kVecPerRow] = v; });
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // generic writes -> bulk copy
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(
+                       p.new_state + tile * kTileRows * kVecPerRow),
+                   "r"(smem_addr(stage_tile)), "r"(kTileBytes)
+                   : "memory");
+      asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+      asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+      if (refill < num_tiles) start_tile_copy(stage_tile, p.state + refill * kTileRows * kVecPerRow, &full[stage]);
+    }
+    } else {
+    __syncthreads();  // the whole stage is in registers: refill it
+    if (threadIdx.x == 0 && refill < num_tiles) {
+      start_tile_copy(stage_tile, p.state + refill * kTileRows * kVecPerRow, &full[stage]);
+    }
+    const long long vec0 = first_row * kVecPerRow + lane;
+    step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, lane,
+                                [&](int r, float4 v) { store_state(p.new_state + vec0 + r * kVecPerRow, v); });
+    }
     in = next_in;
     first_row = next_row;
   }
+  // The last bulk stores complete (their global writes too) before the CTA and its shared memory go.
+  if (kBulkStore && threadIdx.x == 0) asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
 }
 
 // ---------------------------------------------------------------- host side
@@ -371,10 +397,16 @@ bool is_tensor(const kforge_arg& t, int32_t dtype, std::initializer_list<int64_t
   return numel == 0 || (t.data != nullptr && reinterpret_cast<uintptr_t>(t.data) % align == 0);
 }
 
-// A persistent grid of CTAS_PER_SM CTAs per SM (fewer when there are fewer tiles).
-int32_t launch_staged(const Params& p, cudaStream_t stream) {
-  static const cudaError_t allowed = cudaFuncSetAttribute(
-      gdn_decode_staged_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kStagedSmemBytes);
+// A persistent grid of CTAS_PER_SM CTAs per SM (fewer when there are fewer tiles); bulk stores
+// from BULK_STORE_MIN_BATCH sequences on.
+int32_t launch_staged(const Params& p, int64_t batch, cudaStream_t stream) {
+  static const cudaError_t allowed = [] {
+    const cudaError_t e = cudaFuncSetAttribute(gdn_decode_staged_kernel<false>,
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, kStagedSmemBytes);
+    return e != cudaSuccess ? e
+                            : cudaFuncSetAttribute(gdn_decode_staged_kernel<true>,
+                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, kStagedSmemBytes);
+  }();
   if (allowed != cudaSuccess) return static_cast<int32_t>(allowed);
   int device = 0, sms = 0;
   cudaError_t err = cudaGetDevice(&device);
@@ -383,7 +415,11 @@ int32_t launch_staged(const Params& p, cudaStream_t stream) {
   const long long num_tiles = p.num_rows / kTileRows;
   const long long grid = num_tiles < static_cast<long long>(sms) * CTAS_PER_SM ? num_tiles
                                                                                 : static_cast<long long>(sms) * CTAS_PER_SM;
-  gdn_decode_staged_kernel<<<static_cast<unsigned>(grid), kStagedThreads, kStagedSmemBytes, stream>>>(p, num_tiles);
+  if (batch >= BULK_STORE_MIN_BATCH) {
+    gdn_decode_staged_kernel<true><<<static_cast<unsigned>(grid), kStagedThreads, kStagedSmemBytes, stream>>>(p, num_tiles);
+  } else {
+    gdn_decode_staged_kernel<false><<<static_cast<unsigned>(grid), kStagedThreads, kStagedSmemBytes, stream>>>(p, num_tiles);
+  }
   return static_cast<int32_t>(cudaGetLastError());
 }
 
@@ -439,7 +475,7 @@ extern "C" int32_t gdn_decode_hopper(const kforge_arg* in, int32_t num_inputs, c
   p.by_k_group = FastDiv::of(static_cast<unsigned>(hv / hk));
   p.num_rows = batch * hv * kHeadSize;
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  if (PIPELINE == 1 && has_state && batch >= STAGED_MIN_BATCH) return launch_staged(p, cuda_stream);
+  if (PIPELINE == 1 && has_state && batch >= STAGED_MIN_BATCH) return launch_staged(p, batch, cuda_stream);
   const long long blocks = (p.num_rows + kRowsPerBlock - 1) / kRowsPerBlock;
   if (blocks > 0x7FFFFFFFLL) return -1;
   gdn_decode_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, cuda_stream>>>(p);

@@ -34,3 +34,7 @@
 #define CTAS_PER_SM 4
 // Bulk copies of the state: 0 default L2 policy, 1 L2 evict_first (the lines are dead once read).
 #define TILE_LOAD_HINT 1
+// Batch size from which the staged pipeline writes the new state back into the tile's stage and
+// stores it with one bulk copy (TMA) per tile; below it, from registers (STORE_HINT applies). A
+// value above any batch (1073741824) means never.
+#define BULK_STORE_MIN_BATCH 40

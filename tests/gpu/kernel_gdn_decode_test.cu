@@ -2,7 +2,8 @@
 // against the CPU oracle (src/ref), and the same solution through the evaluator's full gate (the
 // kforge binary's `eval`) on bundled workloads and extra batch sizes. The default configuration
 // runs the direct pipeline below STAGED_MIN_BATCH (24) sequences or without a state and the staged
-// (TMA) pipeline from there on, so batch sizes on both sides are tested; the evaluator tests also
+// (TMA) pipeline from there on, with bulk stores from BULK_STORE_MIN_BATCH (40), so batch sizes on
+// every side are tested; the evaluator tests also
 // force each pipeline on every batch size through the tuner's candidate folders.
 //
 // Typed-API cases: inputs synthesized per case with a fresh seed; the kernel runs on a
@@ -215,7 +216,7 @@ TEST(KernelGdnDecode, ScaleZeroIsInverseSqrtHeadSize) {
 TEST(KernelGdnDecode, InPlaceUpdateEqualsOutOfPlace) {
   SKIP_WITHOUT_GPU();
   std::uint64_t seed = 4001;
-  for (const std::int64_t batch : {9, 40}) {  // direct and staged pipelines
+  for (const std::int64_t batch : {9, 29, 40}) {  // direct; staged with register and bulk stores
     SCOPED_TRACE("batch " + std::to_string(batch));
     const Case c = make_case(batch, seed++, true);
     DeviceCall call(c);
@@ -319,13 +320,15 @@ TEST(KernelGdnDecode, EvaluatorPassesOtherBatchSizes) {
 }
 
 // Each pipeline on every batch size, as the tuner would build it: direct only (PIPELINE=0), and
-// staged from one sequence on (partial grids: fewer tiles than CTAs), on one bundled workload of
-// each contest batch size.
+// staged from one sequence on (partial grids: fewer tiles than CTAs) with each way of storing the
+// new state, on one bundled workload of each contest batch size.
 TEST(KernelGdnDecode, EvaluatorPassesEachPipelineOnEveryBatchSize) {
   SKIP_WITHOUT_GPU();
   const SolutionDir solution = load_solution_dir(kSolution);
   for (const tuner::Config& config :
-       {tuner::Config{{{"PIPELINE", 0}}}, tuner::Config{{{"PIPELINE", 1}, {"STAGED_MIN_BATCH", 1}}}}) {
+       {tuner::Config{{{"PIPELINE", 0}}},
+        tuner::Config{{{"PIPELINE", 1}, {"STAGED_MIN_BATCH", 1}, {"BULK_STORE_MIN_BATCH", 1073741824}}},
+        tuner::Config{{{"PIPELINE", 1}, {"STAGED_MIN_BATCH", 1}, {"BULK_STORE_MIN_BATCH", 0}}}}) {
     SCOPED_TRACE(config.label());
     const fs::path candidate = tuner::materialize(solution, config, g_scratch / "pipelines");
     expect_all_passed(eval_solution(fs::path(KFORGE_SOURCE_DIR) / "data", "0,10,18,25,32,39,46",

@@ -37,7 +37,8 @@ if [[ -z $resume ]]; then
   stage=$(mktemp -d)/gdn_decode_hopper
   cp -r solutions/gdn_decode_hopper "$stage"
   sed -i -e 's/^#define PIPELINE .*/#define PIPELINE 0/' -e 's/^#define ROWS_PER_WARP .*/#define ROWS_PER_WARP 2/' \
-    -e 's/^#define LOAD_HINT .*/#define LOAD_HINT 2/' "$stage/kforge_tune.h"
+    -e 's/^#define LOAD_HINT .*/#define LOAD_HINT 2/' -e 's/^#define BULK_STORE_MIN_BATCH .*/#define BULK_STORE_MIN_BATCH 1073741824/' \
+    "$stage/kforge_tune.h"
   python3 - "$stage/solution.json" <<'PY'
 import json, sys
 path = sys.argv[1]
