@@ -442,7 +442,7 @@ void SearchRun::run() {
   finish_pending(*judge);
   ensure_seed(*judge);
   if (m_config.generator == "tune") {
-    run_tune(*judge);
+    run_tune(*judge, slots);
   } else {
     run_agent_slots(*judge, slots);
   }

@@ -71,7 +71,7 @@ class SearchRun {
   void agent_step(Judge& judge, int step);
   // TASK.md for a step (the caller holds m_mutex).
   std::string task_markdown(const ParentChoice& choice, const store::CandidateRecord& parent, int step);
-  void run_tune(Judge& judge);
+  void run_tune(Judge& judge, int slots);
 
   store::Store& m_store;
   store::RunRecord m_run;

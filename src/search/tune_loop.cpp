@@ -6,7 +6,13 @@
 // replays the strategy: trials already in the store are read back, not evaluated again.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "search/candidate_files.h"
@@ -32,10 +38,12 @@ tuner::TrialOutcome outcome_of(const std::vector<store::EvaluationRecord>& rows)
 
 }  // namespace
 
-void SearchRun::run_tune(Judge& judge) {
+void SearchRun::run_tune(Judge& judge, int slots) {
   const SolutionDir base = load_solution_dir(m_config.solution);
   const tuner::TunableSpace space = tuner::parse_tunables(base);
-  const std::vector<tuner::Config> configs = tuner::enumerate(space);
+  std::vector<tuner::Config> configs = tuner::enumerate(space);
+  // The base's own configuration is the run's seed, evaluated already.
+  std::erase(configs, space.defaults);
   const int top = std::max(0, m_config.strategy.rungs - 1);
   say(fmt::format("tuning {} configurations of {} ({} strategy, {} rungs)", configs.size(), base.solution.name,
                   m_config.strategy.name, top + 1));
@@ -48,7 +56,7 @@ void SearchRun::run_tune(Judge& judge) {
   rung_workloads[top] = m_shapes.all_workloads();
   std::map<std::string, std::int64_t> candidate_of;  // config label -> candidate id
 
-  const tuner::TrialFn trial = [&](const tuner::Config& config, int rung) -> tuner::TrialOutcome {
+  const auto trial = [&](Judge& slot_judge, const tuner::Config& config, int rung) -> tuner::TrialOutcome {
     const auto t0 = std::chrono::steady_clock::now();
     const SolutionDir dir = load_solution_dir(tuner::materialize(base, config, m_config.run_dir / "tune"));
     store::CandidateRecord rec = candidate_record(dir.solution);
@@ -77,7 +85,10 @@ void SearchRun::run_tune(Judge& judge) {
       }
     }
     if (!id) id = register_candidate(rec);
-    candidate_of[config.label()] = *id;
+    {
+      std::lock_guard lock(m_mutex);
+      candidate_of[config.label()] = *id;
+    }
     const bool done = existing && existing->state == "done";
     if (done) {
       std::optional<store::SummaryRecord> s;
@@ -94,7 +105,7 @@ void SearchRun::run_tune(Judge& judge) {
       if (const auto findings = scan_sources(dir.solution); !findings.empty()) {
         tag = "scan";
         message = "forbidden calls:\n" + describe(findings);
-      } else if (const BuildResult b = judge.build(dir.solution); !b.ok) {
+      } else if (const BuildResult b = slot_judge.build(dir.solution); !b.ok) {
         tag = "compile_error";
         message = headline(b.log) + "\n" + log_head(b.log, 40, 4000);
       }
@@ -105,7 +116,7 @@ void SearchRun::run_tune(Judge& judge) {
         return {false, 0, 0, tag};
       }
     }
-    rows = to_rows(judge.evaluate(dir, rung_workloads.at(rung), rung == top ? Stage::kFull : Stage::kTiming, inner_seed()),
+    rows = to_rows(slot_judge.evaluate(dir, rung_workloads.at(rung), rung == top ? Stage::kFull : Stage::kTiming, inner_seed()),
                    stage, m_shapes);
     const tuner::TrialOutcome out = outcome_of(rows);
     const auto* bad = first_failure(rows);
@@ -128,7 +139,39 @@ void SearchRun::run_tune(Judge& judge) {
     return out;
   };
 
-  const tuner::TuneResult result = tuner::run_strategy(configs, m_config.strategy, trial);
+  // A rung's configurations spread over the evaluation slots (one judge each, as the agent's
+  // slots: one per GPU with --gpus); the strategy sees the outcomes in its own order.
+  std::vector<std::unique_ptr<Judge>> more_judges;  // slots 1.., made when a rung first needs them
+  const tuner::BatchTrialFn batch = [&](const std::vector<tuner::Config>& cs, int rung) {
+    std::vector<tuner::TrialOutcome> out(cs.size());
+    const int used = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(slots), cs.size()));
+    if (used <= 1) {
+      for (std::size_t i = 0; i < cs.size(); ++i) out[i] = trial(judge, cs[i], rung);
+      return out;
+    }
+    while (static_cast<int>(more_judges.size()) < used - 1) {
+      more_judges.push_back(make_judge(static_cast<int>(more_judges.size()) + 1, slots));
+    }
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr error;
+    std::vector<std::thread> threads;
+    for (int s = 0; s < used; ++s) {
+      threads.emplace_back([&, s] {
+        Judge& j = s == 0 ? judge : *more_judges[static_cast<std::size_t>(s) - 1];
+        try {
+          for (std::size_t i; (i = next++) < cs.size();) out[i] = trial(j, cs[i], rung);
+        } catch (...) {
+          std::lock_guard lock(m_mutex);
+          if (!error) error = std::current_exception();
+          next = cs.size();  // the other slots stop after their trial in flight
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
+    return out;
+  };
+  const tuner::TuneResult result = tuner::run_strategy(configs, m_config.strategy, batch);
   const tuner::Config* winner = result.best_config();
   if (!winner) {
     if (m_stop_reason.empty()) m_stop_reason = fmt::format("tuner: none of {} trials passed", result.trials.size());

@@ -28,11 +28,18 @@ std::vector<std::size_t> draw(std::size_t n, std::size_t count, std::uint64_t se
 // Evaluates `pool` (indices into configs) at `rung`, appending to result.trials; returns the
 // trial indices of the passing ones, fastest first (evaluation order on ties).
 std::vector<std::size_t> run_rung(const std::vector<Config>& configs, const std::vector<std::size_t>& pool, int rung,
-                                  const TrialFn& trial, TuneResult& result) {
+                                  const BatchTrialFn& trial, TuneResult& result) {
+  std::vector<Config> batch;
+  for (const std::size_t c : pool) batch.push_back(configs[c]);
+  const std::vector<TrialOutcome> outcomes = trial(batch, rung);
+  require(outcomes.size() == batch.size(),
+          "a batch trial returned " + std::to_string(outcomes.size()) + " outcomes for " + std::to_string(batch.size()) +
+              " configs",
+          "one outcome per config");
   std::vector<std::size_t> passed;
-  for (const std::size_t c : pool) {
-    result.trials.push_back({configs[c], rung, trial(configs[c], rung)});
-    if (result.trials.back().outcome.ok) passed.push_back(result.trials.size() - 1);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    result.trials.push_back({batch[i], rung, outcomes[i]});
+    if (outcomes[i].ok) passed.push_back(result.trials.size() - 1);
   }
   std::stable_sort(passed.begin(), passed.end(), [&](std::size_t a, std::size_t b) {
     return result.trials[a].outcome.latency_us < result.trials[b].outcome.latency_us;
@@ -41,7 +48,7 @@ std::vector<std::size_t> run_rung(const std::vector<Config>& configs, const std:
 }
 
 TuneResult evaluate_all(const std::vector<Config>& configs, const std::vector<std::size_t>& pool, int rung,
-                        const TrialFn& trial) {
+                        const BatchTrialFn& trial) {
   TuneResult result;
   const auto passed = run_rung(configs, pool, rung, trial, result);
   if (!passed.empty()) result.best = passed.front();
@@ -50,18 +57,27 @@ TuneResult evaluate_all(const std::vector<Config>& configs, const std::vector<st
 
 }  // namespace
 
-TuneResult grid_search(const std::vector<Config>& configs, const TrialFn& trial, int rung) {
+BatchTrialFn one_at_a_time(TrialFn trial) {
+  return [trial = std::move(trial)](const std::vector<Config>& configs, int rung) {
+    std::vector<TrialOutcome> out;
+    for (const Config& c : configs) out.push_back(trial(c, rung));
+    return out;
+  };
+}
+
+TuneResult grid_search(const std::vector<Config>& configs, const BatchTrialFn& trial, int rung) {
   std::vector<std::size_t> pool(configs.size());
   std::iota(pool.begin(), pool.end(), 0);
   return evaluate_all(configs, pool, rung, trial);
 }
 
 TuneResult random_search(const std::vector<Config>& configs, std::size_t count, std::uint64_t seed,
-                         const TrialFn& trial, int rung) {
+                         const BatchTrialFn& trial, int rung) {
   return evaluate_all(configs, draw(configs.size(), count, seed), rung, trial);
 }
 
-TuneResult successive_halving(const std::vector<Config>& configs, const HalvingOptions& options, const TrialFn& trial) {
+TuneResult successive_halving(const std::vector<Config>& configs, const HalvingOptions& options,
+                              const BatchTrialFn& trial) {
   require(options.eta >= 2, "successive halving with eta " + std::to_string(options.eta), "eta >= 2");
   require(options.rungs >= 1, "successive halving with " + std::to_string(options.rungs) + " rungs", "rungs >= 1");
   std::vector<std::size_t> pool;
@@ -88,7 +104,7 @@ TuneResult successive_halving(const std::vector<Config>& configs, const HalvingO
   return result;
 }
 
-TuneResult run_strategy(const std::vector<Config>& configs, const StrategyOptions& options, const TrialFn& trial) {
+TuneResult run_strategy(const std::vector<Config>& configs, const StrategyOptions& options, const BatchTrialFn& trial) {
   require(options.rungs >= 1, "strategy with " + std::to_string(options.rungs) + " rungs", "rungs >= 1");
   const int top = options.rungs - 1;
   if (options.name == "grid") return grid_search(configs, trial, top);

@@ -22,6 +22,12 @@ struct TrialOutcome {
 // Rung 0 is the cheapest fidelity (fewest workloads or timing calls), higher rungs cost more
 // and measure better; the callback decides what a rung means.
 using TrialFn = std::function<TrialOutcome(const Config&, int rung)>;
+// Several configs at one rung, outcomes in the same order; it may evaluate them concurrently.
+// The strategies hand it every config of a rung at once, so the trials' order (and so the result)
+// does not depend on how it schedules them.
+using BatchTrialFn = std::function<std::vector<TrialOutcome>(const std::vector<Config>&, int rung)>;
+// A TrialFn applied to one config after the other.
+BatchTrialFn one_at_a_time(TrialFn trial);
 
 struct Trial {
   Config config;
@@ -37,12 +43,12 @@ struct TuneResult {
 };
 
 // Every config at `rung`, in order; the best is the lowest latency (the first on ties).
-TuneResult grid_search(const std::vector<Config>& configs, const TrialFn& trial, int rung = 0);
+TuneResult grid_search(const std::vector<Config>& configs, const BatchTrialFn& trial, int rung = 0);
 
 // `count` configs drawn without replacement (all of them when count >= their number), in draw
 // order, at `rung`. The same seed draws the same configs.
 TuneResult random_search(const std::vector<Config>& configs, std::size_t count, std::uint64_t seed,
-                         const TrialFn& trial, int rung = 0);
+                         const BatchTrialFn& trial, int rung = 0);
 
 struct HalvingOptions {
   std::size_t initial = 0;  // configs at rung 0, drawn as random_search does; 0 = all, in order
@@ -55,7 +61,8 @@ struct HalvingOptions {
 // Failed trials are dropped. It stops at the last rung, or as soon as one config is left (that
 // config wins; measuring it again cannot change the choice). The best is the lowest latency at
 // the last rung evaluated. Throws Error when eta < 2 or rungs < 1.
-TuneResult successive_halving(const std::vector<Config>& configs, const HalvingOptions& options, const TrialFn& trial);
+TuneResult successive_halving(const std::vector<Config>& configs, const HalvingOptions& options,
+                              const BatchTrialFn& trial);
 
 // A strategy by name, for the command line: "grid" and "random" evaluate at the top rung
 // (rungs - 1), "halving" climbs from rung 0.
@@ -67,6 +74,6 @@ struct StrategyOptions {
   int rungs = 2;
 };
 // Throws Error for an unknown name or bad options.
-TuneResult run_strategy(const std::vector<Config>& configs, const StrategyOptions& options, const TrialFn& trial);
+TuneResult run_strategy(const std::vector<Config>& configs, const StrategyOptions& options, const BatchTrialFn& trial);
 
 }  // namespace kforge::tuner

@@ -4,6 +4,9 @@
 // nothing new.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+
 #include "common/exploit_staging.h"
 #include "common/fake_judge.h"
 #include "core/atomic_file.h"
@@ -136,9 +139,18 @@ TEST(SearchLoopTest, TagsPromotionRollbackMemoryAndStops) {
   EXPECT_EQ(idle_steps.at(1).summary->tag, "no_change");
 }
 
-TEST(SearchLoopTest, ATunerRunResumesWithoutEvaluatingItsTrialsAgain) {
-  const fs::path dir = g_scratch / "tune";
-  store::Store st(dir / "kforge.db");
+// The fake latency of a tests/solutions_tunable/gdn_decode_tunable_cpp configuration: REPEAT times
+// the chunks per (sequence, head) pairs of 8; the best is REPEAT=1, HEADS_PER_CHUNK=8.
+double tunable_latency(const Solution& s, Stage, double) {
+  for (const auto& src : s.sources) {
+    if (src.path != "kforge_tune.h") continue;
+    return 100.0 * static_cast<double>(tuner::read_define(src.content, "REPEAT")) * 8.0 /
+           static_cast<double>(tuner::read_define(src.content, "HEADS_PER_CHUNK"));
+  }
+  return 0.0;
+}
+
+SearchConfig tune_config(const fs::path& dir) {
   SearchConfig c = config(dir);
   c.generator = "tune";
   c.solution = test_support::stage_with_shared_impl(
@@ -147,16 +159,43 @@ TEST(SearchLoopTest, ATunerRunResumesWithoutEvaluatingItsTrialsAgain) {
   c.strategy.eta = 3;
   c.strategy.rungs = 2;
   c.budget.max_candidates = 20;
-  // Latency from the configuration: REPEAT times the chunks per (sequence, head) pairs of 8.
-  test_support::FakeJudge judge;
-  judge.adjust = [](const Solution& s, Stage, double) {
-    for (const auto& src : s.sources) {
-      if (src.path != "kforge_tune.h") continue;
-      return 100.0 * static_cast<double>(tuner::read_define(src.content, "REPEAT")) * 8.0 /
-             static_cast<double>(tuner::read_define(src.content, "HEADS_PER_CHUNK"));
-    }
-    return 0.0;
+  return c;
+}
+
+// With two evaluation slots (--jobs 2) each rung's trials spread over both judges, and the run
+// ends as the one-slot run does: the same configurations, the same winner promoted.
+TEST(SearchLoopTest, ATunerRunSpreadsEachRungOverTheSlots) {
+  const fs::path dir = g_scratch / "tune-jobs";
+  store::Store st(dir / "kforge.db");
+  SearchConfig c = tune_config(dir);
+  c.jobs = 2;
+  std::array<test_support::FakeJudge, 2> judges;  // one per slot: a FakeJudge is not shared across threads
+  for (auto& j : judges) j.adjust = tunable_latency;
+  SearchEnvironment env;
+  env.make_judge = [&](int slot, int slots) {
+    EXPECT_EQ(slots, 2);
+    return std::unique_ptr<Judge>(new Borrowed(judges.at(static_cast<std::size_t>(slot))));
   };
+  start_search(st, c, env);
+  EXPECT_EQ(st.run(1)->stop_reason,
+            "tuner finished: 9 trials over 7 configurations, winner REPEAT=1,HEADS_PER_CHUNK=8");
+  for (const auto& j : judges) {
+    const auto timing = std::count_if(j.calls.begin(), j.calls.end(),
+                                      [](const auto& call) { return call.second == Stage::kTiming; });
+    EXPECT_GE(timing, 1);  // both slots ran rung-0 trials
+  }
+  const auto best = st.best(test_support::kSearchDefinition);
+  ASSERT_TRUE(best);
+  EXPECT_EQ(st.candidate(best->candidate_id)->plan, "REPEAT=1,HEADS_PER_CHUNK=8");
+  EXPECT_EQ(st.run_candidates(1).size(), 8u);  // the seed and 7 configurations, each once
+}
+
+TEST(SearchLoopTest, ATunerRunResumesWithoutEvaluatingItsTrialsAgain) {
+  const fs::path dir = g_scratch / "tune";
+  store::Store st(dir / "kforge.db");
+  const SearchConfig c = tune_config(dir);
+  test_support::FakeJudge judge;
+  judge.adjust = tunable_latency;
   SearchEnvironment env;
   // The seed takes four evaluations (quick, timing, full, verify), then three rung-0 trials pass;
   // the fourth trial's evaluation never returns.
@@ -177,16 +216,16 @@ TEST(SearchLoopTest, ATunerRunResumesWithoutEvaluatingItsTrialsAgain) {
     }
   }
   const auto after = st.run_candidates(1);
-  ASSERT_EQ(after.size(), 9u);  // the seed and 8 configurations, each once
+  ASSERT_EQ(after.size(), 8u);  // the seed and the 7 other configurations, each once
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i].candidate.id, before[i].candidate.id);
   const auto best = st.best(test_support::kSearchDefinition);
   ASSERT_TRUE(best);
   EXPECT_EQ(st.candidate(best->candidate_id)->plan, "REPEAT=1,HEADS_PER_CHUNK=8");
   EXPECT_EQ(st.run(1)->stop_reason,
-            "tuner finished: 10 trials over 8 configurations, winner REPEAT=1,HEADS_PER_CHUNK=8");
+            "tuner finished: 9 trials over 7 configurations, winner REPEAT=1,HEADS_PER_CHUNK=8");
   int slower = 0;
   for (const auto& cs : after) slower += cs.summary && cs.summary->tag == "slower";
-  EXPECT_EQ(slower, 7);  // every configuration but the winner
+  EXPECT_EQ(slower, 6);  // every configuration but the winner
 }
 
 }  // namespace

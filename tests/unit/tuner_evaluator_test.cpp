@@ -67,7 +67,7 @@ TEST(TunerEvaluatorTest, HalvingFindsTheKnownBestWithFewerEvaluationsThanTheGrid
     }
     return out;
   };
-  const TuneResult result = successive_halving(configs, {0, 3, 2, 1}, trial);
+  const TuneResult result = successive_halving(configs, {0, 3, 2, 1}, one_at_a_time(trial));
 
   // Every configuration is a correct solution: each trial passed the gate.
   for (const Trial& t : result.trials) EXPECT_TRUE(t.outcome.ok) << t.config.label() << ": " << t.outcome.failure;

@@ -335,8 +335,8 @@ std::vector<Config> xy_space() {
   return enumerate(space);
 }
 
-TrialFn fn(SyntheticCost& cost) {
-  return [&cost](const Config& c, int rung) { return cost(c, rung); };
+BatchTrialFn fn(SyntheticCost& cost) {
+  return one_at_a_time([&cost](const Config& c, int rung) { return cost(c, rung); });
 }
 
 TEST(TunerStrategy, GridEvaluatesEveryConfigInOrderAndFindsTheMinimum) {
@@ -382,7 +382,9 @@ TEST(TunerStrategy, SuccessiveHalvingFindsTheMinimumForLessThanTheGrid) {
     if (t.rung == 1) rung1.insert(t.config.label());
   }
   for (const auto& t : sh.trials) {
-    if (t.rung == 2) EXPECT_TRUE(rung1.count(t.config.label())) << t.config.label();
+    if (t.rung == 2) {
+      EXPECT_TRUE(rung1.count(t.config.label())) << t.config.label();
+    }
   }
   std::vector<double> rung0_of_kept;
   for (const auto& t : sh.trials) {
@@ -409,22 +411,55 @@ TEST(TunerStrategy, SuccessiveHalvingStopsWhenOneConfigIsLeft) {
 TEST(TunerStrategy, FailedTrialsAreDroppedAndAllFailedMeansNoBest) {
   const auto configs = xy_space();
   // The true minimum fails: the next best (X=5, Y=1 and X=5, Y=3: 12; X=4/6, Y=2: 11) must win.
-  const TrialFn failing_min = [](const Config& c, int) {
+  const BatchTrialFn failing_min = one_at_a_time([](const Config& c, int) {
     if (c.label() == "X=5,Y=2") return TrialOutcome{false, 0, 0, "INCORRECT_NUMERICAL"};
     return TrialOutcome{true, SyntheticCost::truth(c), 0.1, ""};
-  };
+  });
   const TuneResult g = grid_search(configs, failing_min);
   EXPECT_EQ(g.best_config()->label(), "X=4,Y=2");  // 11, before X=6,Y=2 (also 11): the first on ties
   const TuneResult sh = successive_halving(configs, {0, 2, 4, 1}, failing_min);
   EXPECT_EQ(sh.best_config()->label(), "X=4,Y=2");
   for (const auto& t : sh.trials) {
-    if (t.rung > 0) EXPECT_NE(t.config.label(), "X=5,Y=2");
+    if (t.rung > 0) {
+      EXPECT_NE(t.config.label(), "X=5,Y=2");
+    }
   }
-  const TrialFn all_fail = [](const Config&, int) { return TrialOutcome{false, 0, 0, "COMPILE_ERROR"}; };
+  const BatchTrialFn all_fail = one_at_a_time([](const Config&, int) { return TrialOutcome{false, 0, 0, "COMPILE_ERROR"}; });
   EXPECT_EQ(grid_search(configs, all_fail).best_config(), nullptr);
   const TuneResult none = successive_halving(configs, {0, 3, 3, 1}, all_fail);
   EXPECT_EQ(none.best_config(), nullptr);
   EXPECT_EQ(none.trials.size(), 64u);  // rung 0 only
+}
+
+// Each rung reaches the batch function as one call with all its configs, and the result is the
+// one-at-a-time result whatever order a batch evaluates them in.
+TEST(TunerStrategy, EachRungIsOneBatchAndTheResultDoesNotDependOnItsOrder) {
+  const auto configs = xy_space();
+  SyntheticCost cost;
+  std::vector<std::pair<int, std::size_t>> batches;  // (rung, configs)
+  const BatchTrialFn reversed = [&](const std::vector<Config>& cs, int rung) {
+    batches.emplace_back(rung, cs.size());
+    std::vector<TrialOutcome> out(cs.size());
+    for (std::size_t i = cs.size(); i-- > 0;) out[i] = cost(cs[i], rung);  // last config first
+    return out;
+  };
+  const TuneResult batched = successive_halving(configs, {0, 4, 3, 1}, reversed);
+  EXPECT_EQ(batches, (std::vector<std::pair<int, std::size_t>>{{0, 64}, {1, 16}, {2, 4}}));
+  SyntheticCost again;
+  const TuneResult single = successive_halving(configs, {0, 4, 3, 1}, fn(again));
+  ASSERT_EQ(batched.trials.size(), single.trials.size());
+  for (std::size_t i = 0; i < single.trials.size(); ++i) {
+    EXPECT_EQ(batched.trials[i].config, single.trials[i].config) << i;
+    EXPECT_EQ(batched.trials[i].outcome.latency_us, single.trials[i].outcome.latency_us) << i;
+  }
+  EXPECT_EQ(batched.best, single.best);
+  // A batch function that loses an outcome is an error, not a silent misattribution.
+  const BatchTrialFn short_by_one = [&](const std::vector<Config>& cs, int rung) {
+    std::vector<TrialOutcome> out;
+    for (std::size_t i = 1; i < cs.size(); ++i) out.push_back(cost(cs[i], rung));
+    return out;
+  };
+  EXPECT_THROW(grid_search(configs, short_by_one), Error);
 }
 
 TEST(TunerStrategy, RandomIsSeededAndWithoutReplacement) {
