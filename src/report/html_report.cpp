@@ -29,6 +29,7 @@ ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:2px 18px;padding:0;mar
 ul.legend li{display:flex;align-items:center;gap:5px}
 table{border-collapse:collapse;font-size:13px}
 th,td{padding:3px 10px;border-bottom:1px solid #e4e8ee;text-align:left;vertical-align:top}
+.leaderboard td:nth-child(2){overflow-wrap:anywhere}
 th{background:#f5f7f9;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.zero{color:#b0b7bf}
@@ -49,7 +50,7 @@ std::string us(double v) { return format_number(v) + " \u00b5s"; }
 std::string best_latency_text(const DefinitionReport& def, const std::vector<BestChange>& history) {
   if (history.empty()) return {};
   const BestChange& b = history.back();
-  std::string s = fmt::format(" \u00b7 best {} (c{})", us(b.latency_us), b.candidate_id);
+  std::string s = fmt::format("{}best {} (c{})", def.baseline_us ? " \u00b7 " : " ", us(b.latency_us), b.candidate_id);
   if (def.baseline_us && *def.baseline_us > 0 && b.latency_us > 0) {
     s += fmt::format(" \u00b7 speedup {}\u00d7 over the baseline", format_number(*def.baseline_us / b.latency_us));
   }
@@ -62,7 +63,9 @@ std::string summary(const DefinitionReport& def) {
   std::stable_sort(history.begin(), history.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
   std::string s = fmt::format("{} candidates \u00b7 {} passed the gate \u00b7 {} failed", def.candidates.size(), passed,
                               def.candidates.size() - static_cast<std::size_t>(passed));
-  if (def.baseline_us) s += " \u00b7 baseline " + us(*def.baseline_us);
+  // The chart's figures (latency on the representatives); the leaderboard's are over all workloads.
+  if (def.baseline_us || !history.empty()) s += " \u00b7 on the representative workloads:";
+  if (def.baseline_us) s += " baseline " + us(*def.baseline_us);
   s += best_latency_text(def, history);
   return "<p class=\"summary\">" + escape_html(s) + "</p>\n";
 }
@@ -71,7 +74,7 @@ std::string leaderboard(const DefinitionReport& def) {
   if (def.leaderboard.empty()) return "<p class=\"empty\">No leaderboard entries.</p>\n";
   std::string s =
       "<table class=\"leaderboard\"><thead><tr><th class=\"num\">#</th><th>solution</th><th>candidate</th>"
-      "<th class=\"num\">latency (\u00b5s)</th><th class=\"num\">speedup vs baseline</th><th class=\"num\">workloads passed</th>"
+      "<th class=\"num\">latency, all workloads (\u00b5s)</th><th class=\"num\">speedup vs baseline</th><th class=\"num\">workloads passed</th>"
       "</tr></thead><tbody>\n";
   for (std::size_t i = 0; i < def.leaderboard.size(); ++i) {
     const LeaderRow& r = def.leaderboard[i];

@@ -216,6 +216,9 @@ TEST(ReportHtml, LeaderboardLineageAndFailuresOverTime) {
   EXPECT_NE(html.find("<tr><td>3\u20133</td><td class=\"num\">1</td><td class=\"num zero\">0</td><td class=\"num\">1</td>"),
             std::string::npos) << html;
   EXPECT_NE(html.find("best 50 \u00b5s (c102) \u00b7 speedup 4\u00d7 over the baseline"), std::string::npos);
+  // Which workloads each figure is over: the summary and chart the representatives, the leaderboard all.
+  EXPECT_NE(html.find("on the representative workloads: baseline 200 \u00b5s \u00b7 best 50"), std::string::npos);
+  EXPECT_NE(html.find("<th class=\"num\">latency, all workloads (\u00b5s)</th>"), std::string::npos);
 }
 
 TEST(ReportScale, TicksAndNumbers) {
