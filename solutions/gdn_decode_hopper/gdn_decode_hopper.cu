@@ -1,6 +1,6 @@
 // Gated Delta Net decode (gdn_decode_qk4_v8_d128_k_last) for Hopper: one delta-rule step per
-// (sequence, v-head) pair in a single kernel, the k-last fp32 state read once and written once
-// with 16-byte coalesced accesses. Any batch size and any GVA head counts; head_size 128.
+// (sequence, v-head) pair in one kernel launch, the k-last fp32 state read once and written once.
+// Any batch size and any GVA head counts; head_size 128.
 //
 // Semantics (the definition's reference, float32 after upcasting the bf16 inputs): per pair,
 // g = exp(-exp(A_log) * softplus(a + dt_bias)), beta = sigmoid(b); the q/k head of v-head h is
@@ -11,15 +11,20 @@
 // The elementwise steps round as the reference does (no FMA contraction); the second form of
 // o[j] lets a warp reduce k.old and q.old of all its rows, and q.k, in one butterfly.
 //
-// Work split: a warp takes ROWS_PER_WARP consecutive rows of one pair; lane l holds elements
-// 4l..4l+3 of each row as a float4. All of a warp's state loads are issued before any math, and
-// nothing else it loads is larger than 256 bytes, so the kernel streams the state at the memory
-// system's pace; B=1 (1024 rows) still spreads over every SM.
+// Work split: a warp works on consecutive rows of one pair; lane l holds elements 4l..4l+3 of
+// each row as a float4. Two memory pipelines (kforge_tune.h, chosen per call on the host):
+// - direct (small batches, or no state): a warp loads its ROWS_PER_WARP rows straight into
+//   registers, every load issued before any math;
+// - staged (from STAGED_MIN_BATCH sequences): a persistent grid streams tiles of TILE_ROWS rows
+//   (TILE_ROWS * 512 contiguous bytes) through shared memory with TMA bulk copies, STAGES in
+//   flight per CTA, so that the bytes in flight no longer depend on registers; from
+//   BULK_STORE_MIN_BATCH sequences the new rows leave by bulk copies too.
+// Measurements behind the choices: docs/benchmarks/gdn.md and gdn-decode-sweeps.md.
 //
 // ABI (include/kforge/solution_abi.h): inputs q, k, v, state, A_log, a, dt_bias, b, scale;
 // outputs output, new_state. An absent optional state is a null `data` pointer (zeros, as in the
 // reference). new_state may be the state buffer itself (in-place update): each element is read
-// before it is written, by the thread that writes it. Returns 0, -1 for arguments it does not
+// before it is written, by the thread that writes it or by the bulk copy of its own tile. Returns 0, -1 for arguments it does not
 // accept, or the CUDA error of the launch.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -271,7 +276,7 @@ __device__ __forceinline__ unsigned smem_addr(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
 
-// Arms `bar` for kTileBytes and starts the bulk copy of tile `tile` into `dst`.
+// Arms `bar` for kTileBytes and starts the bulk copy of one tile from `src` into `dst`.
 __device__ __forceinline__ void start_tile_copy(float4* dst, const float4* src, std::uint64_t* bar) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(kTileBytes)
                : "memory");
