@@ -75,8 +75,10 @@ class CudaBackend final : public Backend {
   }
   Json environment() override {
     const GpuEnvironment e = snapshot_environment(0);
+    // The UUID tells apart same-model GPUs of one host (which slot of a multi-GPU search ran it).
     return {{"hardware", e.name},
             {"backend", "cuda"},
+            {"gpu_uuid", e.uuid},
             {"sm_count", e.sm_count},
             {"l2_bytes", e.l2_bytes},
             {"cuda_driver", e.driver_version},

@@ -36,6 +36,7 @@
 #include "core/error.h"
 #include "gpu/cuda_check.h"
 #include "gpu/device_buffer.h"
+#include "gpu/environment.h"
 #include "kernels/gdn_decode/gdn_decode.h"
 #include "ref/oracles.h"
 #include "synth/synthesizer.h"
@@ -293,10 +294,15 @@ test_support::CliRun eval_solution(const fs::path& data, const std::string& work
 }
 using test_support::expect_all_passed;
 
-// One bundled workload of each contest batch size (1, 4, 8, 16, 32, 48, 64).
+// One bundled workload of each contest batch size (1, 4, 8, 16, 32, 48, 64); each trace names
+// the GPU it ran on (the worker inherits this process's devices, so device 0 is the same).
 TEST(KernelGdnDecode, EvaluatorPassesBundledWorkloads) {
   SKIP_WITHOUT_GPU();
-  expect_all_passed(eval_solution(fs::path(KFORGE_SOURCE_DIR) / "data", "0,10,18,25,32,39,46", "bundled"), 7);
+  const auto run = eval_solution(fs::path(KFORGE_SOURCE_DIR) / "data", "0,10,18,25,32,39,46", "bundled");
+  expect_all_passed(run, 7);
+  const std::string uuid = snapshot_environment(0).uuid;
+  ASSERT_EQ(uuid.rfind("GPU-", 0), 0u) << uuid;
+  for (const auto& t : run.traces) EXPECT_EQ(to_json(t)["evaluation"]["environment"]["kforge"]["gpu_uuid"], uuid);
 }
 
 // Batch sizes outside the contest's, from a dataset of the definition and one workload each.

@@ -3,7 +3,8 @@
 
     tools/device/slot_usage.py STORE.db [--run N]
 
-Prints, for the run (default: the newest), which GPU (by the UUID each evaluation recorded)
+Prints, for the run (default: the newest), which GPU (by the UUID each evaluation's trace records,
+environment.kforge.gpu_uuid)
 evaluated how many workloads of how many candidates, and how many candidates were in flight at
 once on average (at most the number of slots): each proposal's first pass (registration to its
 summary: the tuner's first rung, or an agent step with its cascade) summed, over the span from
@@ -28,8 +29,8 @@ def main() -> int:
     ap.add_argument("--run", type=int, help="run id (default: the newest)")
     args = ap.parse_args()
     db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
-    run = db.execute("SELECT id, created, updated, status, config FROM runs WHERE (?1 IS NULL OR id = ?1) "
-                     "ORDER BY id DESC LIMIT 1", (args.run,)).fetchone()
+    run = db.execute("SELECT id, created, updated, status, config FROM runs WHERE (:run IS NULL OR id = :run) "
+                     "ORDER BY id DESC LIMIT 1", {"run": args.run}).fetchone()
     if run is None:
         print(f"slot_usage: {args.db} has no run{'' if args.run is None else f' {args.run}'}", file=sys.stderr)
         return 1
@@ -38,14 +39,14 @@ def main() -> int:
     slots = config.get("gpus") or [f"job {i}" for i in range(max(1, config.get("jobs", 1)))]
     per_gpu = {}
     for env, cid in db.execute("SELECT e.environment, e.candidate_id FROM evaluations e JOIN candidates c "
-                               "ON c.id = e.candidate_id WHERE c.run_id = ?1", (run_id,)):
+                               "ON c.id = e.candidate_id WHERE c.run_id = ?", (run_id,)):
         env = json.loads(env) if env else {}
-        key = (env.get("uuid", "(no GPU recorded)"), env.get("name", ""))
+        key = (env.get("kforge", {}).get("gpu_uuid", "(no GPU recorded)"), env.get("hardware", ""))
         rows, cands = per_gpu.setdefault(key, [0, set()])
         per_gpu[key][0] = rows + 1
         cands.add(cid)
     passes = db.execute("SELECT c.created, s.created FROM candidates c JOIN summaries s ON s.candidate_id = c.id "
-                        "WHERE c.run_id = ?1 AND c.step > 0", (run_id,)).fetchall()
+                        "WHERE c.run_id = ? AND c.step > 0", (run_id,)).fetchall()
     print(f"run {run_id} ({status}): {len(slots)} slot(s) {', '.join(map(str, slots))}")
     print(f"{'GPU':<42} {'name':<24} {'evaluations':>11} {'candidates':>10}")
     for (uuid, name), (rows, cands) in sorted(per_gpu.items()):
