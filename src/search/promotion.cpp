@@ -1,6 +1,10 @@
 #include "search/promotion.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "core/error.h"
 
 #include "search/evaluation_rows.h"
 
@@ -70,35 +74,73 @@ PromotionOutcome verify_and_promote(Judge& judge, const ShapeGrouping& shapes, c
   return out;
 }
 
-RegressionOutcome regression_check(Judge& judge, const ShapeGrouping& shapes, const Contender& best,
-                                   const Contender& previous, std::uint64_t seed, double min_gain, std::int64_t run_id) {
+RegressionOutcome regression_check(Judge& judge, const ShapeGrouping& shapes, const std::string& group,
+                                   const Contender& best, const Contender& previous, std::uint64_t seed,
+                                   double min_gain, std::int64_t run_id) {
+  std::vector<const Located<Trace>*> workloads = shapes.all_workloads();
+  if (!group.empty()) {
+    const auto g = std::find_if(shapes.groups.begin(), shapes.groups.end(), [&](const auto& x) { return x.label == group; });
+    require(g != shapes.groups.end(), "regression check on shape group '" + group + "'", "a group of " + shapes.definition);
+    workloads = g->workloads;
+  }
+  const auto best_rows = to_rows(judge.evaluate(best.solution, workloads, Stage::kRegression, seed), "regression", shapes);
+  const auto previous_rows =
+      to_rows(judge.evaluate(previous.solution, workloads, Stage::kRegression, seed), "regression", shapes);
+  return regression_verdict(shapes, group, best.id, previous.id, best_rows, previous_rows, min_gain, run_id);
+}
+
+RegressionOutcome regression_verdict(const ShapeGrouping& shapes, const std::string& group, std::int64_t best_id,
+                                     std::int64_t previous_id, const std::vector<store::EvaluationRecord>& best_rows,
+                                     const std::vector<store::EvaluationRecord>& previous_rows, double min_gain,
+                                     std::int64_t run_id) {
   RegressionOutcome out;
-  const auto all = shapes.all_workloads();
-  out.best_rows = to_rows(judge.evaluate(best.solution, all, Stage::kRegression, seed), "regression", shapes);
-  out.previous_rows = to_rows(judge.evaluate(previous.solution, all, Stage::kRegression, seed), "regression", shapes);
+  const auto in_scope = [&](const std::vector<store::EvaluationRecord>& rows) {
+    std::vector<store::EvaluationRecord> kept;
+    for (const auto& r : rows) {
+      if (group.empty() || r.shape_group == group) kept.push_back(r);
+    }
+    return kept;
+  };
+  out.best_rows = in_scope(best_rows);
+  out.previous_rows = in_scope(previous_rows);
+  const std::string where = group.empty() ? "regression check" : "regression check on " + group;
   const Timings prev = passed_timings(out.previous_rows);
   if (const auto* bad = first_failure(out.best_rows)) {
     if (first_failure(out.previous_rows)) {
-      out.reason = "the best failed (" + failure_text(*bad) + ") but so did the previous best: kept";
+      out.reason = where + ": the best failed (" + failure_text(*bad) + ") but so did the previous best: kept";
       return out;
     }
     out.rollback = true;
-    out.reason = "regression check: the best (c" + std::to_string(best.id) + ") failed the gate on new seeds: " + failure_text(*bad);
+    out.reason = where + ": the best (c" + std::to_string(best_id) + ") failed the gate on new seeds: " + failure_text(*bad);
   } else {
     const Timings now = passed_timings(out.best_rows);
     const WinVerdict v = compare_timings(prev, now, min_gain);
     if (!v.wins || first_failure(out.previous_rows)) {
-      out.reason = fmt::format("regression check: the best (c{}) holds: previous c{} {}", best.id, previous.id,
+      out.reason = fmt::format("{}: the best (c{}) holds: previous c{} {}", where, best_id, previous_id,
                                first_failure(out.previous_rows) ? "failed the gate" : v.reason);
       return out;
     }
     out.rollback = true;
-    out.reason = fmt::format("regression check: the previous best (c{}) now beats the best (c{}): {}", previous.id,
-                             best.id, v.reason);
+    out.reason =
+        fmt::format("{}: the previous best (c{}) now beats the best (c{}): {}", where, previous_id, best_id, v.reason);
   }
-  out.event = event(shapes.definition, "", "rollback", previous.id, best.id, prev,
+  out.event = event(shapes.definition, group, "rollback", previous_id, best_id, prev,
                     first_failure(out.best_rows) ? std::nullopt : std::optional<double>(mean_latency(passed_timings(out.best_rows))),
                     out.reason, run_id);
+  return out;
+}
+
+std::vector<RegressionPair> regression_pairs(const std::vector<store::BestRecord>& bests,
+                                             const std::vector<store::BestEvent>& history) {
+  std::vector<RegressionPair> out;
+  for (const auto& b : bests) {
+    for (auto it = history.rbegin(); it != history.rend(); ++it) {
+      if (it->shape_group != b.shape_group || it->event != "promote" || it->candidate_id != b.candidate_id) continue;
+      if (it->previous_id && *it->previous_id != b.candidate_id) out.push_back({b.shape_group, b.candidate_id, *it->previous_id});
+      break;
+    }
+  }
+  std::stable_partition(out.begin(), out.end(), [](const RegressionPair& p) { return p.group.empty(); });
   return out;
 }
 

@@ -206,7 +206,7 @@ void SearchRun::evaluate_candidate(Judge& judge, std::int64_t id) {
     std::lock_guard lock(m_mutex);
     m_store.complete_candidate(id, summary, seconds_since(t0), v.events);
     ++m_completed;
-    m_promoted_here = m_promoted_here || v.promoted;
+    m_best_changed_here = m_best_changed_here || !v.events.empty();
   }
   v.lock = {};  // the next verification may now time against the new best
   say(fmt::format("c{} {} ({:.1f} s)", id, summary.text.substr(summary.text.find(':') + 2, 220), seconds_since(t0)));
@@ -351,36 +351,41 @@ void SearchRun::after_completion(Judge& judge) {
 
 void SearchRun::regression(Judge& judge) {
   std::unique_lock promotion(m_promotion);
-  std::optional<store::BestRecord> best;
-  std::optional<std::int64_t> previous;
+  std::vector<RegressionPair> pairs;
   std::uint64_t check = 0;  // which check of the run: its seeds
   {
     std::lock_guard lock(m_mutex);
     check = static_cast<std::uint64_t>(m_completed);
-    best = m_store.best(m_def->name);
-    if (best) {
-      const auto history = m_store.best_history(m_def->name);
-      for (auto it = history.rbegin(); it != history.rend(); ++it) {
-        if (it->shape_group.empty() && it->event == "promote" && it->candidate_id == best->candidate_id) {
-          previous = it->previous_id;
-          break;
-        }
-      }
-    }
+    pairs = regression_pairs(m_store.bests(m_def->name), m_store.best_history(m_def->name));
   }
-  if (!best || !previous) return;
-  say(fmt::format("regression check: the best c{} re-timed beside c{}", best->candidate_id, *previous));
-  const Contender b{best->candidate_id, materialize(best->candidate_id)};
-  const Contender p{*previous, materialize(*previous)};
   const std::uint64_t seed = CounterRng(m_run.seed).derive("regression").bits(check) | 1u;
-  const RegressionOutcome r = regression_check(judge, m_shapes, b, p, seed, m_config.min_gain, m_run.id);
-  {
-    std::lock_guard lock(m_mutex);
-    m_store.add_evaluations(b.id, r.best_rows);
-    m_store.add_evaluations(p.id, r.previous_rows);
-    if (r.rollback) m_store.record_best_change(*r.event);
+  // The definition's pair (first) is re-timed on every workload; a group whose pair is the same is
+  // decided on those rows, any other group's pair is re-timed on that group's workloads.
+  std::optional<RegressionOutcome> whole;
+  for (const RegressionPair& pair : pairs) {
+    const std::string where = pair.group.empty() ? "" : " on " + pair.group;
+    RegressionOutcome r;
+    if (whole && pair.best_id == pairs.front().best_id && pair.previous_id == pairs.front().previous_id) {
+      r = regression_verdict(m_shapes, pair.group, pair.best_id, pair.previous_id, whole->best_rows, whole->previous_rows,
+                             m_config.min_gain, m_run.id);
+    } else {
+      say(fmt::format("regression check{}: the best c{} re-timed beside c{}", where, pair.best_id, pair.previous_id));
+      const Contender b{pair.best_id, materialize(pair.best_id)};
+      const Contender p{pair.previous_id, materialize(pair.previous_id)};
+      r = regression_check(judge, m_shapes, pair.group, b, p, seed, m_config.min_gain, m_run.id);
+      {
+        std::lock_guard lock(m_mutex);
+        m_store.add_evaluations(b.id, r.best_rows);
+        m_store.add_evaluations(p.id, r.previous_rows);
+      }
+      if (pair.group.empty()) whole = r;
+    }
+    if (r.rollback) {
+      std::lock_guard lock(m_mutex);
+      m_store.record_best_change(*r.event);
+    }
+    say((r.rollback ? "ROLLBACK: " : "") + first_line(r.reason));
   }
-  say((r.rollback ? "ROLLBACK: " : "") + first_line(r.reason));
 }
 
 void SearchRun::ensure_seed(Judge& judge) {
@@ -446,7 +451,7 @@ void SearchRun::run() {
   } else {
     run_agent_slots(*judge, slots);
   }
-  if (m_promoted_here) regression(*judge);
+  if (m_best_changed_here) regression(*judge);
   std::optional<store::BestRecord> best;
   {
     std::lock_guard lock(m_mutex);

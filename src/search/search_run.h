@@ -89,7 +89,7 @@ class SearchRun {
   int m_completed = 0;  // candidates completed in this process (for the regression cadence)
   bool m_stop = false;
   std::string m_stop_reason;
-  bool m_promoted_here = false;
+  bool m_best_changed_here = false;  // a promotion, of the definition or a group, in this process: check at the end
   std::exception_ptr m_error;  // the first failure of a slot thread
 };
 

@@ -217,7 +217,7 @@ void SearchRun::run_tune(Judge& judge, int slots) {
   {
     std::lock_guard lock(m_mutex);
     m_store.update_summary(id, s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), v.events);
-    m_promoted_here = m_promoted_here || v.promoted;
+    m_best_changed_here = m_best_changed_here || !v.events.empty();
     // The other configurations that passed lost to the winner.
     for (const auto& [label, other] : candidate_of) {
       if (other == id) continue;

@@ -1,6 +1,7 @@
 // Shared by the search's unit tests (search_cascade_test, search_promotion_test, search_loop_test):
 // a Judge that builds and runs nothing. A solution's behaviour is read from markers in its sources:
 //   LATENCY <us>          its latency on every workload (default 100), spread 1% of it
+//   LATENCY_ON <prefix> <us>  its latency on the workloads whose uuid starts with <prefix>
 //   BROKEN                the build fails ("k.cpp:1:1: error: BROKEN")
 //   WRONG_ON <prefix>     INCORRECT_NUMERICAL on the workloads whose uuid starts with <prefix>
 //   WRONG_AT_VERIFY       INCORRECT_NUMERICAL on every workload of the verify stage only
@@ -57,11 +58,14 @@ class FakeJudge : public search::Judge {
                                        search::Stage stage, std::uint64_t seed) override {
     calls.emplace_back(sd.solution.name, stage);
     const std::string lat = marker_value(sd.solution, "LATENCY ");
-    double us = lat.empty() ? 100.0 : std::stod(lat);
-    if (adjust) us = adjust(sd.solution, stage, us);
+    const double base_us = lat.empty() ? 100.0 : std::stod(lat);
+    const std::string on_prefix = marker_value(sd.solution, "LATENCY_ON ");
+    const std::string on_us = on_prefix.empty() ? "" : marker_value(sd.solution, "LATENCY_ON " + on_prefix + " ");
     const std::string wrong_on = marker_value(sd.solution, "WRONG_ON ");
     std::vector<WorkloadResult> out;
     for (const auto* w : workloads) {
+      double us = !on_prefix.empty() && w->value.workload.uuid.rfind(on_prefix, 0) == 0 ? std::stod(on_us) : base_us;
+      if (adjust) us = adjust(sd.solution, stage, us);
       WorkloadResult r;
       r.trace.definition = w->value.definition;
       r.trace.workload = w->value.workload;

@@ -71,6 +71,43 @@ std::map<int, store::CandidateSummary> steps_of(store::Store& st, std::int64_t r
   return out;
 }
 
+// A step faster on batch_size 2 only (slower on the representatives overall) becomes that
+// group's best but not the definition's; when it later turns slow there, the regression check at
+// the end of the run re-times it beside the seed on that group's one workload and rolls the group
+// back.
+TEST(SearchLoopTest, AGroupsBestIsRolledBackOnItsOwnWorkloads) {
+  const fs::path dir = g_scratch / "group-rollback";
+  store::Store st(dir / "kforge.db");
+  test_support::FakeJudge judge;
+  judge.adjust = [](const Solution& s, Stage stage, double us) {
+    return stage == Stage::kRegression && test_support::has_marker(s, "LATENCY_ON") ? 400.0 : us;
+  };
+  SearchConfig c = config(dir);
+  c.agent_cmd = "printf '// LATENCY 150\\n// LATENCY_ON 5ea4 50\\n' > solution/k.cpp";
+  c.budget.max_candidates = 1;  // the check at the end of the run: a group's best changed
+  SearchEnvironment env;
+  env.make_judge = [&](int, int) { return std::unique_ptr<Judge>(new Borrowed(judge)); };
+  const auto run = start_search(st, c, env);
+  const auto steps = steps_of(st, run);
+  ASSERT_EQ(steps.size(), 2u);
+  const auto seed_id = steps.at(0).candidate.id, step_id = steps.at(1).candidate.id;
+  EXPECT_FALSE(steps.at(1).summary->outcome.value("promoted", true));
+
+  std::vector<std::string> group2;
+  for (const auto& e : st.best_history(test_support::kSearchDefinition)) {
+    if (e.shape_group == "batch_size 2") group2.push_back(e.event + " c" + std::to_string(e.candidate_id));
+  }
+  EXPECT_EQ(group2, (std::vector<std::string>{"promote c" + std::to_string(seed_id), "promote c" + std::to_string(step_id),
+                                              "rollback c" + std::to_string(seed_id)}));
+  EXPECT_EQ(st.best(test_support::kSearchDefinition, "batch_size 2")->candidate_id, seed_id);
+  EXPECT_EQ(st.best(test_support::kSearchDefinition, "batch_size 1")->candidate_id, seed_id);
+  EXPECT_EQ(st.best(test_support::kSearchDefinition)->candidate_id, seed_id);
+  const auto rows = st.evaluations(step_id, "regression");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].shape_group, "batch_size 2");
+  EXPECT_EQ(st.evaluations(seed_id, "regression").size(), 1u);
+}
+
 TEST(SearchLoopTest, TagsPromotionRollbackMemoryAndStops) {
   const fs::path dir = g_scratch / "loop";
   store::Store st(dir / "kforge.db");
@@ -106,6 +143,15 @@ TEST(SearchLoopTest, TagsPromotionRollbackMemoryAndStops) {
   EXPECT_EQ(overall, (std::vector<std::string>{"promote c" + std::to_string(seed_id), "promote c" + std::to_string(fast_id),
                                                "rollback c" + std::to_string(seed_id)}));
   EXPECT_EQ(st.best(test_support::kSearchDefinition)->candidate_id, seed_id);
+  // Each group's best was the same pair: decided on the same rows, no second timing.
+  for (const std::string group : {"batch_size 1", "batch_size 2"}) {
+    EXPECT_EQ(st.best(test_support::kSearchDefinition, group)->candidate_id, seed_id) << group;
+    std::string last;
+    for (const auto& e : st.best_history(test_support::kSearchDefinition)) {
+      if (e.shape_group == group) last = e.event + " c" + std::to_string(e.candidate_id);
+    }
+    EXPECT_EQ(last, "rollback c" + std::to_string(seed_id)) << group;
+  }
   EXPECT_EQ(st.evaluations(fast_id, "regression").size(), 3u);
   EXPECT_EQ(st.evaluations(seed_id, "regression").size(), 3u);
   EXPECT_NE(std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("ROLLBACK", 0) == 0; }),

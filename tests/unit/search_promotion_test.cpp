@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/fake_judge.h"
+#include "core/error.h"
 #include "search/noise_rule.h"
 #include "search/promotion.h"
 
@@ -94,14 +95,14 @@ TEST(SearchPromotionTest, FailingOnNewSeedsIsNotPromoted) {
 TEST(SearchPromotionTest, ARegressionCheckRollsBackOnlyWhenThePreviousNowWins) {
   FakeJudge judge;
   const auto best = contender(2, "// LATENCY 50\n"), previous = contender(1, "// LATENCY 100\n");
-  auto kept = regression_check(judge, shapes(), best, previous, 3, 0.02, 1);
+  auto kept = regression_check(judge, shapes(), "", best, previous, 3, 0.02, 1);
   EXPECT_FALSE(kept.rollback);
   EXPECT_EQ(kept.best_rows.size(), 3u);
   EXPECT_EQ(kept.previous_rows.size(), 3u);
   EXPECT_EQ(kept.best_rows[0].stage, "regression");
   // The best has become slow (its timing was an accident of the moment): back to the previous.
   judge.adjust = [](const Solution& s, Stage stage, double us) { return s.name == "c2" && stage == Stage::kRegression ? 400 : us; };
-  auto back = regression_check(judge, shapes(), best, previous, 3, 0.02, 1);
+  auto back = regression_check(judge, shapes(), "", best, previous, 3, 0.02, 1);
   EXPECT_TRUE(back.rollback);
   ASSERT_TRUE(back.event);
   EXPECT_EQ(back.event->event, "rollback");
@@ -110,9 +111,81 @@ TEST(SearchPromotionTest, ARegressionCheckRollsBackOnlyWhenThePreviousNowWins) {
   EXPECT_DOUBLE_EQ(*back.event->previous_latency_us, 400);
   // A best that fails the gate on new seeds is rolled back too.
   judge.adjust = {};
-  auto broken = regression_check(judge, shapes(), contender(2, "// WRONG_ON 901e\n"), previous, 3, 0.02, 1);
+  auto broken = regression_check(judge, shapes(), "", contender(2, "// WRONG_ON 901e\n"), previous, 3, 0.02, 1);
   EXPECT_TRUE(broken.rollback);
   EXPECT_NE(broken.reason.find("failed the gate"), std::string::npos);
+}
+
+// The best got slow on batch_size 2 (one workload) only: that group rolls back, batch_size 1
+// holds, and a group's check times only the group's workloads.
+TEST(SearchPromotionTest, AGroupsRegressionCheckDecidesOnItsOwnWorkloads) {
+  FakeJudge judge;
+  const auto best = contender(2, "// LATENCY 50\n// LATENCY_ON 5ea4 400\n"), previous = contender(1, "// LATENCY 100\n");
+  const auto holds = regression_check(judge, shapes(), "batch_size 1", best, previous, 3, 0.02, 1);
+  EXPECT_FALSE(holds.rollback);
+  EXPECT_EQ(holds.best_rows.size(), 2u);
+  EXPECT_EQ(holds.previous_rows.size(), 2u);
+  EXPECT_NE(holds.reason.find("regression check on batch_size 1: the best (c2) holds"), std::string::npos) << holds.reason;
+  const auto back = regression_check(judge, shapes(), "batch_size 2", best, previous, 3, 0.02, 1);
+  EXPECT_TRUE(back.rollback);
+  ASSERT_EQ(back.best_rows.size(), 1u);
+  EXPECT_EQ(back.best_rows[0].workload.substr(0, 4), "5ea4");
+  EXPECT_EQ(back.best_rows[0].stage, "regression");
+  ASSERT_TRUE(back.event);
+  EXPECT_EQ(back.event->shape_group, "batch_size 2");
+  EXPECT_EQ(back.event->candidate_id, 1);
+  EXPECT_EQ(back.event->previous_id, 2);
+  EXPECT_DOUBLE_EQ(back.event->latency_us, 100);
+  EXPECT_DOUBLE_EQ(*back.event->previous_latency_us, 400);
+  EXPECT_THROW(regression_check(judge, shapes(), "batch_size 9", best, previous, 3, 0.02, 1), Error);
+
+  // Rows timed on every workload decide each group on its own rows, as a group's check would.
+  const auto whole = regression_check(judge, shapes(), "", best, previous, 3, 0.02, 1);
+  EXPECT_EQ(whole.best_rows.size(), 3u);
+  EXPECT_TRUE(whole.rollback);  // (50 + 50 + 400) / 3 us against 100
+  const auto g1 = regression_verdict(shapes(), "batch_size 1", 2, 1, whole.best_rows, whole.previous_rows, 0.02, 1);
+  EXPECT_FALSE(g1.rollback);
+  EXPECT_EQ(g1.best_rows.size(), 2u);
+  const auto g2 = regression_verdict(shapes(), "batch_size 2", 2, 1, whole.best_rows, whole.previous_rows, 0.02, 1);
+  EXPECT_TRUE(g2.rollback);
+  EXPECT_EQ(g2.event->shape_group, "batch_size 2");
+}
+
+store::BestEvent history_event(const std::string& group, const std::string& kind, std::int64_t id,
+                               std::optional<std::int64_t> previous) {
+  store::BestEvent e;
+  e.shape_group = group;
+  e.event = kind;
+  e.candidate_id = id;
+  e.previous_id = previous;
+  return e;
+}
+
+TEST(SearchPromotionTest, RegressionPairsAreEachBestAndWhatItsLatestPromotionReplaced) {
+  const auto best = [](const std::string& group, std::int64_t id) {
+    store::BestRecord b;
+    b.shape_group = group;
+    b.candidate_id = id;
+    return b;
+  };
+  const std::vector<store::BestEvent> history = {
+      history_event("", "promote", 1, std::nullopt),      history_event("g1", "promote", 1, std::nullopt),
+      history_event("g2", "promote", 1, std::nullopt),    history_event("g3", "promote", 1, std::nullopt),
+      history_event("", "promote", 3, 1),                 history_event("g1", "promote", 3, 1),
+      history_event("g2", "promote", 2, 1),               history_event("g2", "promote", 4, 2),
+      history_event("g2", "rollback", 2, 4)};
+  // g2 is back to c2 (its check pairs c2 with c1, which c2's promotion replaced); g3 has only its first best.
+  const auto pairs = regression_pairs({best("g1", 3), best("g2", 2), best("", 3), best("g3", 1)}, history);
+  ASSERT_EQ(pairs.size(), 3u);
+  EXPECT_EQ(pairs[0].group, "");
+  EXPECT_EQ(pairs[0].best_id, 3);
+  EXPECT_EQ(pairs[0].previous_id, 1);
+  EXPECT_EQ(pairs[1].group, "g1");
+  EXPECT_EQ(pairs[1].best_id, 3);
+  EXPECT_EQ(pairs[2].group, "g2");
+  EXPECT_EQ(pairs[2].best_id, 2);
+  EXPECT_EQ(pairs[2].previous_id, 1);
+  EXPECT_TRUE(regression_pairs({best("", 1)}, history).empty());
 }
 
 store::EvaluationRecord full_row(const std::string& workload, const std::string& group, double us) {
