@@ -14,6 +14,7 @@
 extern "C" {
 #include "kforge/solution_abi.h"
 }
+#include "kforge/abi_descriptor.h"
 
 namespace kforge {
 namespace fs = std::filesystem;
@@ -86,19 +87,8 @@ kforge_dtype abi_dtype(DType d) {
 }
 
 kforge_arg tensor_arg(void* data, DType dtype, const Shape& shape) {
-  kforge_arg a{};
-  a.kind = KFORGE_TENSOR;
-  a.dtype = abi_dtype(dtype);
-  a.data = data;
   if (shape.size() > KFORGE_MAX_RANK) throw Error("rank " + std::to_string(shape.size()) + " exceeds the ABI's 8");
-  a.rank = static_cast<std::int32_t>(shape.size());
-  std::int64_t stride = 1;
-  for (std::size_t i = shape.size(); i-- > 0;) {
-    a.shape[i] = shape[i];
-    a.strides[i] = stride;
-    stride *= shape[i];
-  }
-  return a;
+  return contiguous_tensor_arg(data, abi_dtype(dtype), shape.data(), shape.size());
 }
 
 kforge_arg scalar_arg(const Tensor& t) {

@@ -9,24 +9,15 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "kforge/abi_descriptor.h"
 #include "kforge/solution_abi.h"
 
 namespace kforge::kernels {
 
 // A row-major contiguous tensor descriptor of the ABI.
 inline kforge_arg tensor_arg(const void* data, kforge_dtype dtype, std::initializer_list<std::int64_t> shape) {
-  kforge_arg t{};
-  t.kind = KFORGE_TENSOR;
-  t.dtype = dtype;
-  t.data = const_cast<void*>(data);  // the ABI's one pointer type; inputs are only read
-  t.rank = static_cast<std::int32_t>(shape.size());
-  std::int64_t stride = 1;
-  for (std::size_t i = shape.size(); i-- > 0;) {
-    t.shape[i] = shape.begin()[i];
-    t.strides[i] = stride;
-    stride *= t.shape[i];
-  }
-  return t;
+  // The ABI's one pointer type; inputs are only read.
+  return contiguous_tensor_arg(const_cast<void*>(data), dtype, shape.begin(), shape.size());
 }
 
 // A float32 scalar descriptor of the ABI.

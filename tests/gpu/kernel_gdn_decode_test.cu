@@ -30,6 +30,7 @@
 
 #include "common/cuda_stream.h"
 #include "common/exploit_staging.h"
+#include "common/kernel_call.h"
 #include "common/kforge_cli.h"
 #include "common/output_compare.h"
 #include "core/atomic_file.h"
@@ -60,13 +61,7 @@ const fs::path g_scratch = test_support::scratch_folder("kforge-kernel-gdn-decod
 
 // ---------------------------------------------------------------- cases
 
-// One call's inputs as the oracle takes them: host tensors, scale a rank-0 tensor, no "state"
-// entry for a zero state.
-struct Case {
-  std::string label;
-  Axes axes;
-  TensorMap inputs;
-};
+using Case = test_support::KernelCase;
 
 // Inputs synthesized for `batch` sequences and the given head counts (default: the definition's).
 Case make_case(std::int64_t batch, std::uint64_t seed, bool with_state, const test_support::AxisValues& heads = {}) {
@@ -79,68 +74,38 @@ Case make_case(std::int64_t batch, std::uint64_t seed, bool with_state, const te
   return {std::move(label), std::move(s.axes), std::move(s.tensors)};
 }
 
-// Device copies of a case's inputs, its outputs, and the typed arguments over them.
+// Device buffers of a case and the typed arguments over them.
 class DeviceCall {
  public:
-  explicit DeviceCall(const Case& c) {
-    for (const auto& [name, t] : c.inputs) {
-      if (!t.is_scalar()) m_inputs.emplace(name, to_device(t));
-    }
+  explicit DeviceCall(const Case& c) : m_buffers(c) {
     GdnDecodeArgs& a = m_args;
     a.batch = c.axes.at("batch_size");
     a.num_q_heads = c.axes.at("num_q_heads");
     a.num_k_heads = c.axes.at("num_k_heads");
     a.num_v_heads = c.axes.at("num_v_heads");
     a.head_size = c.axes.at("head_size");
-    a.q = input<Bf16>("q");
-    a.k = input<Bf16>("k");
-    a.v = input<Bf16>("v");
-    a.state = m_inputs.contains("state") ? input<float>("state") : nullptr;
-    a.a_log = input<float>("A_log");
-    a.a = input<Bf16>("a");
-    a.dt_bias = input<float>("dt_bias");
-    a.b = input<Bf16>("b");
-    a.scale = static_cast<float>(c.inputs.at("scale").get(0));
-    m_output = device_empty(DType::kBFloat16, {a.batch, 1, a.num_v_heads, a.head_size});
-    m_new_state = device_empty(DType::kFloat32, {a.batch, a.num_v_heads, a.head_size, a.head_size});
-    a.output = static_cast<Bf16*>(m_output.data());
-    a.new_state = static_cast<float*>(m_new_state.data());
+    test_support::bind_gdn_inputs(a, m_buffers, c);
+    a.output = m_buffers.add_output<Bf16>("output", DType::kBFloat16, {a.batch, 1, a.num_v_heads, a.head_size});
+    a.new_state = m_buffers.add_output<float>("new_state", DType::kFloat32,
+                                              {a.batch, a.num_v_heads, a.head_size, a.head_size});
   }
 
   const GdnDecodeArgs& args() const { return m_args; }
-  const DeviceTensor& input_tensor(const std::string& name) const { return m_inputs.at(name); }
+  const DeviceTensor& input_tensor(const std::string& name) const { return m_buffers.input_tensor(name); }
 
   // Poisons the outputs with `poison` bytes, calls the kernel with `args` (default: this call's)
   // on `stream`, waits for that stream alone and returns the outputs.
   TensorMap run(int poison, cudaStream_t stream) { return run(m_args, poison, stream); }
   TensorMap run(const GdnDecodeArgs& args, int poison, cudaStream_t stream) {
-    for (const DeviceTensor* t : {&m_output, &m_new_state}) {
-      if (t->nbytes()) KFORGE_CUDA_CHECK(cudaMemset(t->data(), poison, t->nbytes()));
-    }
-    KFORGE_CUDA_CHECK(cudaDeviceSynchronize());
+    m_buffers.poison(poison);
     kernels::gdn_decode(args, stream);
-    KFORGE_CUDA_CHECK(cudaStreamSynchronize(stream));
-    KFORGE_CUDA_CHECK(cudaGetLastError());
-    TensorMap out;
-    out.emplace("output", to_host(m_output));
-    out.emplace("new_state", to_host(m_new_state));
-    return out;
+    return m_buffers.collect(stream);
   }
 
-  void expect_inputs_unchanged(const Case& c) const {
-    for (const auto& [name, t] : m_inputs) {
-      EXPECT_TRUE(to_host(t).equals(c.inputs.at(name))) << c.label << ": input '" << name << "' was modified";
-    }
-  }
+  void expect_inputs_unchanged(const Case& c) const { m_buffers.expect_inputs_unchanged(c); }
 
  private:
-  template <class T>
-  const T* input(const std::string& name) const {
-    return static_cast<const T*>(m_inputs.at(name).data());
-  }
-
-  std::map<std::string, DeviceTensor> m_inputs;
-  DeviceTensor m_output, m_new_state;
+  test_support::KernelBuffers m_buffers;
   GdnDecodeArgs m_args;
 };
 

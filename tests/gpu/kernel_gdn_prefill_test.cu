@@ -35,6 +35,7 @@
 
 #include "common/cuda_stream.h"
 #include "common/exploit_staging.h"
+#include "common/kernel_call.h"
 #include "common/kforge_cli.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -67,13 +68,7 @@ constexpr double kTolerance = 1e-2;  // the contest's atol = rtol
 
 // ---------------------------------------------------------------- cases
 
-// One call's inputs as the oracle takes them: host tensors, scale a rank-0 tensor, no "state"
-// entry for zero states.
-struct Case {
-  std::string label;
-  Axes axes;
-  TensorMap inputs;
-};
+using Case = test_support::KernelCase;
 
 std::string describe_lengths(const std::vector<std::int64_t>& lengths) {
   if (lengths.size() > 8) return std::to_string(lengths.size()) + " sequences";
@@ -108,68 +103,37 @@ Case make_case(const std::vector<std::int64_t>& lengths, std::uint64_t seed, boo
   return c;
 }
 
-// Device copies of a case's inputs, its outputs, a workspace, and the typed arguments over them.
+// Device buffers of a case, a workspace, and the typed arguments over them.
 class DeviceCall {
  public:
-  explicit DeviceCall(const Case& c) {
-    for (const auto& [name, t] : c.inputs) {
-      if (!t.is_scalar()) m_inputs.emplace(name, to_device(t));
-    }
+  explicit DeviceCall(const Case& c) : m_buffers(c) {
     GdnPrefillArgs& a = m_args;
     a.total_seq_len = c.axes.at("total_seq_len");
     a.num_seqs = c.axes.at("num_seqs");
-    a.q = input<Bf16>("q");
-    a.k = input<Bf16>("k");
-    a.v = input<Bf16>("v");
-    a.state = m_inputs.contains("state") ? input<float>("state") : nullptr;
-    a.a_log = input<float>("A_log");
-    a.a = input<Bf16>("a");
-    a.dt_bias = input<float>("dt_bias");
-    a.b = input<Bf16>("b");
-    a.cu_seqlens = input<std::int64_t>("cu_seqlens");
-    a.scale = static_cast<float>(c.inputs.at("scale").get(0));
-    m_output = device_empty(DType::kBFloat16, {a.total_seq_len, 8, 128});
-    m_new_state = device_empty(DType::kFloat32, {a.num_seqs, 8, 128, 128});
-    a.output = static_cast<Bf16*>(m_output.data());
-    a.new_state = static_cast<float*>(m_new_state.data());
+    test_support::bind_gdn_inputs(a, m_buffers, c);
+    a.cu_seqlens = m_buffers.input<std::int64_t>("cu_seqlens");
+    a.output = m_buffers.add_output<Bf16>("output", DType::kBFloat16, {a.total_seq_len, 8, 128});
+    a.new_state = m_buffers.add_output<float>("new_state", DType::kFloat32, {a.num_seqs, 8, 128, 128});
     m_workspace = DeviceBuffer(kernels::gdn_prefill_workspace_bytes(a.total_seq_len, a.num_seqs));
   }
 
   const GdnPrefillArgs& args() const { return m_args; }
-  const DeviceTensor& input_tensor(const std::string& name) const { return m_inputs.at(name); }
+  const DeviceTensor& input_tensor(const std::string& name) const { return m_buffers.input_tensor(name); }
 
   // Poisons the outputs and the workspace with `poison` bytes, calls the kernels with `args`
   // (default: this call's) on `stream`, waits for that stream alone and returns the outputs.
   TensorMap run(int poison, cudaStream_t stream) { return run(m_args, poison, stream); }
   TensorMap run(const GdnPrefillArgs& args, int poison, cudaStream_t stream) {
-    for (const DeviceTensor* t : {&m_output, &m_new_state}) {
-      if (t->nbytes()) KFORGE_CUDA_CHECK(cudaMemset(t->data(), poison, t->nbytes()));
-    }
     if (m_workspace.bytes()) KFORGE_CUDA_CHECK(cudaMemset(m_workspace.get(), poison, m_workspace.bytes()));
-    KFORGE_CUDA_CHECK(cudaDeviceSynchronize());
+    m_buffers.poison(poison);
     kernels::gdn_prefill(args, m_workspace.get(), m_workspace.bytes(), stream);
-    KFORGE_CUDA_CHECK(cudaStreamSynchronize(stream));
-    KFORGE_CUDA_CHECK(cudaGetLastError());
-    TensorMap out;
-    out.emplace("output", to_host(m_output));
-    out.emplace("new_state", to_host(m_new_state));
-    return out;
+    return m_buffers.collect(stream);
   }
 
-  void expect_inputs_unchanged(const Case& c) const {
-    for (const auto& [name, t] : m_inputs) {
-      EXPECT_TRUE(to_host(t).equals(c.inputs.at(name))) << c.label << ": input '" << name << "' was modified";
-    }
-  }
+  void expect_inputs_unchanged(const Case& c) const { m_buffers.expect_inputs_unchanged(c); }
 
  private:
-  template <class T>
-  const T* input(const std::string& name) const {
-    return static_cast<const T*>(m_inputs.at(name).data());
-  }
-
-  std::map<std::string, DeviceTensor> m_inputs;
-  DeviceTensor m_output, m_new_state;
+  test_support::KernelBuffers m_buffers;
   DeviceBuffer m_workspace;
   GdnPrefillArgs m_args;
 };
