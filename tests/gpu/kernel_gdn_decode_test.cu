@@ -267,7 +267,7 @@ TEST(KernelGdnDecode, EvaluatorPassesBundledWorkloads) {
   expect_all_passed(run, 7);
   const std::string uuid = snapshot_environment(0).uuid;
   ASSERT_EQ(uuid.rfind("GPU-", 0), 0u) << uuid;
-  for (const auto& t : run.traces) EXPECT_EQ(to_json(t)["evaluation"]["environment"]["kforge"]["gpu_uuid"], uuid);
+  for (const auto& t : run.traces) EXPECT_EQ(to_json(t)["evaluation"]["kforge"]["environment"]["gpu_uuid"], uuid);
 }
 
 // Batch sizes outside the contest's, from a dataset of the definition and one workload each.
