@@ -4,11 +4,12 @@
     tools/device/slot_usage.py STORE.db [--run N]
 
 Prints, for the run (default: the newest), which GPU (by the UUID each evaluation row records,
-environment.kforge.gpu_uuid; evaluation.kforge.environment.gpu_uuid in the trace) evaluated how
-many workloads of how many candidates, and how many candidates were in flight at once on average (at most the number of slots): each proposal's first pass (registration to its
-summary: the tuner's first rung, or an agent step with its cascade) summed, over the span from
-the first registration to the last summary. The seed, promotions' re-verifications beyond the
-first pass and regression checks run on one slot and are left out.
+environment.kforge.gpu_uuid; evaluation.kforge.environment.gpu_uuid in the trace) evaluated how many
+workloads of how many candidates, and how many candidates were in flight at once on average (at most
+the number of slots): each proposal's first pass (registration to its summary: the tuner's first
+rung, or an agent step with its cascade) summed, over the span from the first registration to the
+last summary. The seed, promotions' re-verifications beyond the first pass and regression checks run
+on one slot and are left out.
 """
 import argparse
 import json
