@@ -24,8 +24,8 @@
 // ABI (include/kforge/solution_abi.h): inputs q, k, v, state, A_log, a, dt_bias, b, scale;
 // outputs output, new_state. An absent optional state is a null `data` pointer (zeros, as in the
 // reference). new_state may be the state buffer itself (in-place update): each element is read
-// before it is written, by the thread that writes it or by the bulk copy of its own tile. Returns 0, -1 for arguments it does not
-// accept, or the CUDA error of the launch.
+// before it is written, by the thread that writes it or by the bulk copy of its own tile. Returns
+// 0, -1 for arguments it does not accept, or the CUDA error of the launch.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -349,28 +349,28 @@ __global__ void __launch_bounds__(kStagedThreads) gdn_decode_staged_kernel(const
     const auto j0 = static_cast<unsigned>(first_row % kHeadSize);
     const long long refill = tile + kStages * stride;
     if constexpr (kBulkStore) {
-    // New rows back into the stage (each thread overwrites what it read), then one bulk copy of
-    // the tile to new_state; the stage is refilled once that copy has read it.
-    step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, lane, [&](int r, float4 v) { rows[r * kVecPerRow] = v; });
-    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // generic writes -> bulk copy
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(
-                       p.new_state + tile * kTileRows * kVecPerRow),
-                   "r"(smem_addr(stage_tile)), "r"(kTileBytes)
-                   : "memory");
-      asm volatile("cp.async.bulk.commit_group;" ::: "memory");
-      asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
-      if (refill < num_tiles) start_tile_copy(stage_tile, p.state + refill * kTileRows * kVecPerRow, &full[stage]);
-    }
+      // New rows back into the stage (each thread overwrites what it read), then one bulk copy of
+      // the tile to new_state; the stage is refilled once that copy has read it.
+      step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, lane, [&](int r, float4 v) { rows[r * kVecPerRow] = v; });
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");  // generic writes -> bulk copy
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(
+                         p.new_state + tile * kTileRows * kVecPerRow),
+                     "r"(smem_addr(stage_tile)), "r"(kTileBytes)
+                     : "memory");
+        asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+        asm volatile("cp.async.bulk.wait_group.read 0;" ::: "memory");
+        if (refill < num_tiles) start_tile_copy(stage_tile, p.state + refill * kTileRows * kVecPerRow, &full[stage]);
+      }
     } else {
-    __syncthreads();  // the whole stage is in registers: refill it
-    if (threadIdx.x == 0 && refill < num_tiles) {
-      start_tile_copy(stage_tile, p.state + refill * kTileRows * kVecPerRow, &full[stage]);
-    }
-    const long long vec0 = first_row * kVecPerRow + lane;
-    step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, lane,
-                                [&](int r, float4 v) { store_state(p.new_state + vec0 + r * kVecPerRow, v); });
+      __syncthreads();  // the whole stage is in registers: refill it
+      if (threadIdx.x == 0 && refill < num_tiles) {
+        start_tile_copy(stage_tile, p.state + refill * kTileRows * kVecPerRow, &full[stage]);
+      }
+      const long long vec0 = first_row * kVecPerRow + lane;
+      step_rows<kTileRowsPerWarp>(p, s, in, pair, j0, lane,
+                                  [&](int r, float4 v) { store_state(p.new_state + vec0 + r * kVecPerRow, v); });
     }
     in = next_in;
     first_row = next_row;

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <thread>
+#include <memory>
 
 #include "core/error.h"
 #include "core/sha256.h"
@@ -11,6 +11,7 @@
 #include "search/candidate_files.h"
 #include "search/evaluation_rows.h"
 #include "search/search_run.h"
+#include "search/slot_threads.h"
 #include "trace/axes.h"
 
 namespace kforge::search {
@@ -68,26 +69,17 @@ void SearchRun::run_agent_slots(Judge& first, int slots) {
       after_completion(judge);
     }
   };
-  if (slots == 1) {
-    slot_loop(first);
-    return;
-  }
-  std::vector<std::thread> threads;
-  for (int s = 0; s < slots; ++s) {
-    threads.emplace_back([&, s] {
-      try {
+  run_slot_threads(
+      slots,
+      [&](int s) {
         std::unique_ptr<Judge> own;
         if (s > 0) own = make_judge(s, slots);
         slot_loop(s == 0 ? first : *own);
-      } catch (...) {
+      },
+      [&] {
         std::lock_guard lock(m_mutex);
-        if (!m_error) m_error = std::current_exception();
         m_stop = true;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  if (m_error) std::rethrow_exception(m_error);
+      });
 }
 
 void SearchRun::agent_step(Judge& judge, int step) {

@@ -4,7 +4,6 @@
 // verifications hold m_promotion, so each one is timed against the current best.
 #pragma once
 
-#include <exception>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -90,7 +89,6 @@ class SearchRun {
   bool m_stop = false;
   std::string m_stop_reason;
   bool m_best_changed_here = false;  // a promotion, of the definition or a group, in this process: check at the end
-  std::exception_ptr m_error;  // the first failure of a slot thread
 };
 
 }  // namespace kforge::search

@@ -9,15 +9,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <exception>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "core/error.h"
 #include "search/candidate_files.h"
 #include "search/evaluation_rows.h"
 #include "search/search_run.h"
+#include "search/slot_threads.h"
 #include "search/static_scan.h"
 #include "tuner/tuner.h"
 
@@ -145,30 +144,17 @@ void SearchRun::run_tune(Judge& judge, int slots) {
   const tuner::BatchTrialFn batch = [&](const std::vector<tuner::Config>& cs, int rung) {
     std::vector<tuner::TrialOutcome> out(cs.size());
     const int used = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(slots), cs.size()));
-    if (used <= 1) {
-      for (std::size_t i = 0; i < cs.size(); ++i) out[i] = trial(judge, cs[i], rung);
-      return out;
-    }
     while (static_cast<int>(more_judges.size()) < used - 1) {
       more_judges.push_back(make_judge(static_cast<int>(more_judges.size()) + 1, slots));
     }
     std::atomic<std::size_t> next{0};
-    std::exception_ptr error;
-    std::vector<std::thread> threads;
-    for (int s = 0; s < used; ++s) {
-      threads.emplace_back([&, s] {
-        Judge& j = s == 0 ? judge : *more_judges[static_cast<std::size_t>(s) - 1];
-        try {
+    run_slot_threads(
+        used,
+        [&](int s) {
+          Judge& j = s == 0 ? judge : *more_judges[static_cast<std::size_t>(s) - 1];
           for (std::size_t i; (i = next++) < cs.size();) out[i] = trial(j, cs[i], rung);
-        } catch (...) {
-          std::lock_guard lock(m_mutex);
-          if (!error) error = std::current_exception();
-          next = cs.size();  // the other slots stop after their trial in flight
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    if (error) std::rethrow_exception(error);
+        },
+        [&] { next = cs.size(); });
     return out;
   };
   const tuner::TuneResult result = tuner::run_strategy(configs, m_config.strategy, batch);
