@@ -137,7 +137,13 @@ TEST(SearchPromotionTest, AGroupsRegressionCheckDecidesOnItsOwnWorkloads) {
   EXPECT_EQ(back.event->previous_id, 2);
   EXPECT_DOUBLE_EQ(back.event->latency_us, 100);
   EXPECT_DOUBLE_EQ(*back.event->previous_latency_us, 400);
-  EXPECT_THROW(regression_check(judge, shapes(), "batch_size 9", best, previous, 3, 0.02, 1), Error);
+  try {
+    regression_check(judge, shapes(), "batch_size 9", best, previous, 3, 0.02, 1);
+    ADD_FAILURE() << "checked a group that does not exist";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("regression check on shape group 'batch_size 9'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("a group of gdn_decode_qk4_v8_d128_k_last"), std::string::npos) << e.what();
+  }
 
   // Rows timed on every workload decide each group on its own rows, as a group's check would.
   const auto whole = regression_check(judge, shapes(), "", best, previous, 3, 0.02, 1);
